@@ -1,0 +1,149 @@
+"""The budget ledger: the objective every strategy calls, and the harness's own accounting.
+
+Budget is counted in full-fidelity evaluation equivalents: ``budget`` evaluations ×
+``max_epochs`` epochs. An evaluation at ``e`` epochs is charged ``e`` epochs (a pruned one
+the epochs it actually trained). A request that would take the spend past the budget is
+refused by raising ``BudgetExhausted``, which ends the strategy: libraries' own trial
+counters are never trusted to stop in time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from study.outcome import Outcome, TestScore
+from study.protocol import EpochReport
+from study.space import SearchSpace
+
+
+class BudgetExhausted(BaseException):
+    """The ledger refused an evaluation. A ``BaseException`` on purpose: scikit-learn and
+    Keras Tuner catch ``Exception`` from a trial and carry on with the next one."""
+
+
+class Evaluator(Protocol):
+    """What a problem offers the ledger: scoring at a fidelity, and the final test."""
+
+    max_epochs: int
+    penalty: float
+
+    def evaluate(
+        self, config: dict[str, Any], epochs: int, report: EpochReport | None = None
+    ) -> Outcome: ...
+
+    def test(self, config: dict[str, Any], epochs: int) -> TestScore: ...
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    index: int
+    config: dict[str, Any]
+    fidelity_epochs: int  # epochs asked for
+    charged_epochs: int
+    cost: float  # full-fidelity evaluation equivalents charged for this evaluation
+    cumulative_cost: float
+    score: float
+    metrics: dict[str, float]
+    fold_metrics: dict[str, list[float]]
+    epochs_run: int
+    best_epoch: float
+    fit_seconds: float
+    overhead_seconds: float  # strategy's own time since the previous evaluation returned
+    status: str
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Objective:
+    """The only door from a strategy to the data: ``evaluate(values, epochs) -> score``."""
+
+    def __init__(self, evaluator: Evaluator, space: SearchSpace, budget: int) -> None:
+        self.evaluator = evaluator
+        self.space = space
+        self.budget = budget
+        self.max_epochs = evaluator.max_epochs
+        self.budget_epochs = budget * evaluator.max_epochs
+        self.spent_epochs = 0
+        self.refused_epochs = 0
+        self.evaluations: list[Evaluation] = []
+        self.stop_reason: str | None = None
+        self._last_return = time.perf_counter()
+
+    @property
+    def remaining_epochs(self) -> int:
+        return self.budget_epochs - self.spent_epochs
+
+    @property
+    def remaining_evaluations(self) -> int:
+        """Full-fidelity evaluations still affordable."""
+        return self.remaining_epochs // self.max_epochs
+
+    def evaluate(
+        self,
+        values: Mapping[str, Any],
+        epochs: int | None = None,
+        report: EpochReport | None = None,
+    ) -> float:
+        started = time.perf_counter()
+        overhead = started - self._last_return
+        fidelity = self.max_epochs if epochs is None else int(epochs)
+        if not 1 <= fidelity <= self.max_epochs:
+            raise ValueError(f"fidelity {fidelity} outside 1..{self.max_epochs} epochs")
+        if fidelity > self.remaining_epochs:
+            self.refused_epochs = fidelity
+            self.stop_reason = "budget exhausted"
+            raise BudgetExhausted(f"{fidelity} epochs asked, {self.remaining_epochs} left")
+        config = self.space.config(values)
+        try:
+            outcome = self.evaluator.evaluate(config, fidelity, report)
+        except Exception as exc:  # a broken evaluation is recorded, never a crashed study
+            outcome = Outcome(
+                score=self.evaluator.penalty,
+                metrics={},
+                fold_metrics={},
+                epochs_run=0,
+                best_epoch=float("nan"),
+                fit_seconds=time.perf_counter() - started,
+                status="failed",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        charged = fidelity
+        if outcome.status == "pruned":
+            # Pruning stops the first fold, so its epochs are all that was trained.
+            charged = min(fidelity, max(1, outcome.epochs_run))
+        self.spent_epochs += charged
+        self.evaluations.append(
+            Evaluation(
+                index=len(self.evaluations),
+                config=config,
+                fidelity_epochs=fidelity,
+                charged_epochs=charged,
+                cost=charged / self.max_epochs,
+                cumulative_cost=self.spent_epochs / self.max_epochs,
+                score=float(outcome.score),
+                metrics=outcome.metrics,
+                fold_metrics=outcome.fold_metrics,
+                epochs_run=outcome.epochs_run,
+                best_epoch=outcome.best_epoch,
+                fit_seconds=outcome.fit_seconds,
+                overhead_seconds=overhead,
+                status=outcome.status,
+                error=outcome.error,
+            )
+        )
+        self._last_return = time.perf_counter()
+        return float(outcome.score)
+
+    def trailing_overhead(self) -> float:
+        """Strategy time after the last evaluation returned (for the cell's overhead total)."""
+        return time.perf_counter() - self._last_return
+
+    def incumbent(self) -> Evaluation | None:
+        """The best successful evaluation: what the strategy would hand to its user."""
+        done = [e for e in self.evaluations if e.status in ("ok", "pruned")]
+        return min(done, key=lambda e: (e.score, e.index)) if done else None

@@ -1,0 +1,34 @@
+"""What one evaluation and one final test produce: plain data, shared by every problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["ok", "diverged", "failed", "pruned"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One evaluation of one config at one fidelity, as the protocol scored it."""
+
+    score: float  # what strategies minimise: the objective metric, a finite penalty if not ok
+    metrics: dict[str, float]  # validation metrics, mean over folds (NaN where not computable)
+    fold_metrics: dict[str, list[float]]
+    epochs_run: int  # summed over folds
+    best_epoch: float  # mean over folds of the epoch early stopping kept
+    fit_seconds: float
+    status: Status = "ok"
+    error: str | None = None
+    epoch_scores: list[float] = field(default_factory=list)  # per-epoch objective, first fold
+
+
+@dataclass(frozen=True)
+class TestScore:
+    """The incumbent retrained on the whole training split and scored on the test split."""
+
+    metrics: dict[str, float]
+    epochs: int
+    fit_seconds: float
+    status: Status = "ok"
+    error: str | None = None

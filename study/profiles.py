@@ -1,0 +1,64 @@
+"""Named study profiles: smoke (tests), quick (about half an hour here), full (rigorous)."""
+
+from __future__ import annotations
+
+from study.errors import UsageError
+from study.settings import ProtocolSettings, StudySpec
+
+
+def _all_strategies() -> tuple[str, ...]:
+    from study.strategies import STRATEGIES
+
+    return tuple(STRATEGIES)
+
+
+def _smoke() -> StudySpec:
+    return StudySpec(
+        name="smoke",
+        problem="california_mlp",
+        space="lab",
+        strategies=_all_strategies(),
+        seeds=(0, 1),
+        budget=4,
+        protocol=ProtocolSettings(
+            validation="holdout", max_epochs=4, patience=2, max_rows=2000
+        ),
+    )
+
+
+def _quick() -> StudySpec:
+    return StudySpec(
+        name="quick",
+        problem="california_mlp",
+        space="lab",
+        strategies=_all_strategies(),
+        seeds=(0, 1, 2),
+        budget=12,
+        protocol=ProtocolSettings(validation="holdout", max_epochs=20, patience=4),
+    )
+
+
+def _full() -> StudySpec:
+    # 11 paired seeds: the fewest at which Holm-corrected pairwise Wilcoxon tests can
+    # reach p < 0.05 (the smallest exact two-sided p with n seeds is 2 / 2**n).
+    return StudySpec(
+        name="full",
+        problem="california_mlp",
+        space="lab",
+        strategies=_all_strategies(),
+        seeds=tuple(range(11)),
+        budget=50,
+        protocol=ProtocolSettings(validation="kfold", folds=3, max_epochs=100, patience=10),
+    )
+
+
+PROFILES = {"smoke": _smoke, "quick": _quick, "full": _full}
+
+
+def get_profile(name: str) -> StudySpec:
+    try:
+        return PROFILES[name]()
+    except KeyError:
+        raise UsageError(
+            f"unknown profile {name!r}; choose from: {', '.join(PROFILES)}"
+        ) from None

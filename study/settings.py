@@ -1,0 +1,112 @@
+"""Study specification: what a study runs, declared as data and stored with every record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from study.errors import UsageError
+
+
+@dataclass(frozen=True)
+class ProtocolSettings:
+    """How every evaluation of every strategy is scored (the one shared protocol)."""
+
+    validation: Literal["holdout", "kfold"] = "holdout"
+    folds: int = 3  # used by kfold
+    holdout_fraction: float = 0.2  # share of the training split held out, used by holdout
+    test_fraction: float = 0.2
+    split_seed: int = 42  # the test split never changes with the study seed
+    max_epochs: int = 30  # full fidelity
+    patience: int = 5
+    preprocessing: Literal["standard", "quantile"] = "standard"
+    max_rows: int | None = None  # subsample the data (smoke tests only)
+    steps_per_execution: int = 32  # same updates as 1; fewer Python round trips per epoch
+
+    def __post_init__(self) -> None:
+        if self.validation not in ("holdout", "kfold"):
+            raise UsageError(f"validation must be 'holdout' or 'kfold', not {self.validation!r}")
+        if self.preprocessing not in ("standard", "quantile"):
+            raise UsageError(
+                f"preprocessing must be 'standard' or 'quantile', not {self.preprocessing!r}"
+            )
+        _positive("folds", self.folds, minimum=2)
+        _positive("max_epochs", self.max_epochs)
+        _positive("patience", self.patience)
+        _positive("steps_per_execution", self.steps_per_execution)
+        if self.max_rows is not None:
+            _positive("max_rows", self.max_rows, minimum=50)
+        for name in ("holdout_fraction", "test_fraction"):
+            value = getattr(self, name)
+            if not 0.0 < value < 1.0:
+                raise UsageError(f"{name} must be between 0 and 1, not {value!r}")
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    name: str
+    problem: str
+    space: str
+    strategies: tuple[str, ...]
+    seeds: tuple[int, ...]
+    budget: int  # full-fidelity evaluations per cell
+    protocol: ProtocolSettings = field(default_factory=ProtocolSettings)
+
+    def __post_init__(self) -> None:
+        if not self.name or "/" in self.name or self.name.startswith("."):
+            raise UsageError(f"study name {self.name!r} is not a plain directory name")
+        _positive("budget", self.budget)
+        if not self.strategies:
+            raise UsageError("a study needs at least one strategy")
+        if not self.seeds:
+            raise UsageError("a study needs at least one seed")
+        if len(set(self.strategies)) != len(self.strategies):
+            raise UsageError("a strategy is listed twice")
+
+    @property
+    def budget_epochs(self) -> int:
+        return self.budget * self.protocol.max_epochs
+
+    def cells(self) -> list[tuple[str, int]]:
+        return [(strategy, seed) for seed in self.seeds for strategy in self.strategies]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["strategies"] = list(self.strategies)
+        data["seeds"] = list(self.seeds)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudySpec:
+        try:
+            protocol = ProtocolSettings(**data["protocol"])
+            return cls(
+                name=data["name"],
+                problem=data["problem"],
+                space=data["space"],
+                strategies=tuple(data["strategies"]),
+                seeds=tuple(int(s) for s in data["seeds"]),
+                budget=int(data["budget"]),
+                protocol=protocol,
+            )
+        except (KeyError, TypeError) as exc:
+            raise UsageError(f"malformed study spec: {exc}") from None
+
+    def fingerprint(self) -> str:
+        """What makes two studies' cells comparable: everything but the strategy and seed lists."""
+        core = {k: v for k, v in self.to_dict().items() if k not in ("strategies", "seeds", "name")}
+        return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_overrides(self, **changes: Any) -> StudySpec:
+        protocol_fields = set(ProtocolSettings.__dataclass_fields__)
+        protocol_changes = {k: v for k, v in changes.items() if k in protocol_fields}
+        spec_changes = {k: v for k, v in changes.items() if k not in protocol_fields}
+        protocol = replace(self.protocol, **protocol_changes)
+        return replace(self, protocol=protocol, **spec_changes)
+
+
+def _positive(name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UsageError(f"{name} must be an integer ≥ {minimum}, not {value!r}")

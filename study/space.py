@@ -1,0 +1,218 @@
+"""Search spaces declared once and translated to each library's dialect.
+
+A space is a flat tuple of typed parameters (``Int``, ``Float`` with optional log scale,
+``Categorical``), in the spirit of Optuna's distributions. Translators for scikit-learn,
+scikit-optimize, Keras Tuner and Optuna live here so that every strategy samples the very
+same space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from study.errors import UsageError
+
+Value = int | float | str
+
+
+@dataclass(frozen=True)
+class Int:
+    name: str
+    low: int
+    high: int  # inclusive
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.low > self.high:
+            raise UsageError(f"parameter {self.name!r}: empty range [{self.low}, {self.high}]")
+        if self.log and self.low <= 0:
+            raise UsageError(f"parameter {self.name!r}: a log-scale range must be positive")
+
+    def cast(self, value: Any) -> int:
+        return int(round(float(value)))
+
+
+@dataclass(frozen=True)
+class Float:
+    name: str
+    low: float
+    high: float
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.low < self.high:
+            raise UsageError(f"parameter {self.name!r}: empty range [{self.low}, {self.high}]")
+        if self.log and self.low <= 0:
+            raise UsageError(f"parameter {self.name!r}: a log-scale range must be positive")
+
+    def cast(self, value: Any) -> float:
+        return float(value)
+
+
+@dataclass(frozen=True)
+class Categorical:
+    name: str
+    choices: tuple[Value, ...]
+
+    def __post_init__(self) -> None:
+        if not self.choices:
+            raise UsageError(f"parameter {self.name!r}: no choices")
+
+    def cast(self, value: Any) -> Value:
+        # Libraries hand back numpy scalars; records and Keras want plain Python values.
+        for choice in self.choices:
+            if value == choice:
+                return choice
+        raise ValueError(f"{value!r} is not a choice of {self.name!r}")
+
+
+Param = Int | Float | Categorical
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    name: str
+    params: tuple[Param, ...]
+    defaults: Mapping[str, Value]  # values of model settings the space does not search
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def config(self, values: Mapping[str, Any]) -> dict[str, Value]:
+        """A complete, JSON-ready model config: searched values cast, the rest defaulted."""
+        config: dict[str, Value] = dict(self.defaults)
+        for p in self.params:
+            config[p.name] = p.cast(values[p.name])
+        return config
+
+    # --- library dialects -------------------------------------------------------------
+
+    def to_scipy(self) -> dict[str, Any]:
+        """``param_distributions`` for scikit-learn's ``RandomizedSearchCV``."""
+        from scipy import stats
+
+        out: dict[str, Any] = {}
+        for p in self.params:
+            if isinstance(p, Categorical):
+                out[p.name] = list(p.choices)
+            elif isinstance(p, Int):
+                out[p.name] = (
+                    stats.loguniform(p.low, p.high + 1)
+                    if p.log
+                    else stats.randint(p.low, p.high + 1)
+                )
+            else:
+                out[p.name] = (
+                    stats.loguniform(p.low, p.high) if p.log else stats.uniform(p.low, p.high - p.low)
+                )
+        return out
+
+    def to_skopt(self) -> list[Any]:
+        from skopt.space import Categorical as SkCategorical
+        from skopt.space import Integer, Real
+
+        dims: list[Any] = []
+        for p in self.params:
+            if isinstance(p, Categorical):
+                dims.append(SkCategorical(list(p.choices), name=p.name))
+            elif isinstance(p, Int):
+                prior = "log-uniform" if p.log else "uniform"
+                dims.append(Integer(p.low, p.high, prior=prior, name=p.name))
+            else:
+                prior = "log-uniform" if p.log else "uniform"
+                dims.append(Real(p.low, p.high, prior=prior, name=p.name))
+        return dims
+
+    def to_keras_tuner(self, hp: Any) -> dict[str, Value]:
+        """Declare every parameter on a Keras Tuner ``HyperParameters`` and return the values."""
+        values: dict[str, Value] = {}
+        for p in self.params:
+            if isinstance(p, Categorical):
+                values[p.name] = hp.Choice(p.name, list(p.choices))
+            elif isinstance(p, Int):
+                values[p.name] = hp.Int(p.name, p.low, p.high, sampling="log" if p.log else "linear")
+            else:
+                values[p.name] = hp.Float(p.name, p.low, p.high, sampling="log" if p.log else "linear")
+        return values
+
+    def to_optuna(self) -> dict[str, Any]:
+        import optuna.distributions as od
+
+        out: dict[str, Any] = {}
+        for p in self.params:
+            if isinstance(p, Categorical):
+                out[p.name] = od.CategoricalDistribution(list(p.choices))
+            elif isinstance(p, Int):
+                out[p.name] = od.IntDistribution(p.low, p.high, log=p.log)
+            else:
+                out[p.name] = od.FloatDistribution(p.low, p.high, log=p.log)
+        return out
+
+    def grid(self, points_per_axis: int) -> dict[str, list[Value]]:
+        """A ``param_grid`` with at most ``points_per_axis`` values per numeric parameter."""
+        grid: dict[str, list[Value]] = {}
+        for p in self.params:
+            if isinstance(p, Categorical):
+                grid[p.name] = list(p.choices)
+                continue
+            n = max(1, points_per_axis)
+            if p.log:
+                raw = np.geomspace(p.low, p.high, n)
+            else:
+                raw = np.linspace(p.low, p.high, n)
+            values = [p.cast(v) for v in raw]
+            grid[p.name] = list(dict.fromkeys(values))  # Int axes may collapse; keep order
+        return grid
+
+
+# The lab's MLP settings for whatever a space does not search.
+MODEL_DEFAULTS: dict[str, Value] = {
+    "n_hidden": 1,
+    "n_neurons": 30,
+    "learning_rate": 1e-3,
+    "optimizer": "sgd",
+    "activation": "relu",
+    "batch_size": 32,
+    "dropout": 0.0,
+    "l2": 0.0,
+}
+
+_LAB_PARAMS: tuple[Param, ...] = (
+    Int("n_hidden", 0, 3),
+    Int("n_neurons", 1, 100),
+    Float("learning_rate", 3e-4, 3e-2, log=True),
+    Categorical("optimizer", ("sgd", "adam", "rmsprop")),
+)
+
+SPACES: dict[str, SearchSpace] = {
+    "lab": SearchSpace("lab", _LAB_PARAMS, MODEL_DEFAULTS),
+    "extended": SearchSpace(
+        "extended",
+        (
+            *_LAB_PARAMS,
+            Categorical("batch_size", (16, 32, 64, 128, 256)),
+            Float("dropout", 0.0, 0.5),
+            Float("l2", 1e-6, 1e-2, log=True),
+            Categorical("activation", ("relu", "elu", "selu", "tanh")),
+        ),
+        MODEL_DEFAULTS,
+    ),
+}
+
+
+def get_space(name: str) -> SearchSpace:
+    try:
+        return SPACES[name]
+    except KeyError:
+        raise UsageError(f"unknown space {name!r}; choose one of: {', '.join(SPACES)}") from None

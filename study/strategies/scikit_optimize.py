@@ -1,0 +1,28 @@
+"""scikit-optimize Gaussian-process Bayesian optimisation, ask/tell."""
+
+from __future__ import annotations
+
+from skopt import Optimizer
+
+from study.ledger import Objective
+from study.seeding import derive_seed
+from study.space import SearchSpace
+from study.strategies import register
+
+
+@register("skopt_bayes")
+def skopt_bayes(objective: Objective, space: SearchSpace, seed: int) -> None:
+    budget = objective.remaining_evaluations
+    optimizer = Optimizer(
+        space.to_skopt(),
+        base_estimator="GP",
+        # gp_minimize's 10 random starts, scaled down for small budgets so the GP gets turns.
+        n_initial_points=min(10, max(2, budget // 5)),
+        acq_func="EI",
+        random_state=derive_seed(seed, "skopt_bayes"),
+    )
+    names = space.names
+    while True:
+        point = optimizer.ask()
+        score = objective.evaluate(dict(zip(names, point, strict=True)))
+        optimizer.tell(point, score)
