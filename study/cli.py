@@ -62,9 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="quick", help="smoke, quick or full")
     parser.add_argument("--study", default=None, help="study name (default: the profile's)")
-    parser.add_argument("--strategies", type=_names, default=None, help="e.g. random_search,skopt_bayes")
+    parser.add_argument(
+        "--strategies", type=_names, default=None, help="e.g. random_search,skopt_bayes"
+    )
     parser.add_argument("--seeds", type=_positive_int, default=None, help="number of paired seeds")
-    parser.add_argument("--budget", type=_positive_int, default=None, help="full-fidelity evaluations per cell")
+    parser.add_argument(
+        "--budget", type=_positive_int, default=None, help="full-fidelity evaluations per cell"
+    )
     parser.add_argument("--space", default=None, help="search space name")
     parser.add_argument("--problem", default=None, help="problem name")
     parser.add_argument("--max-epochs", type=_positive_int, default=None)
@@ -150,5 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished cells are kept; run the same command to resume", file=sys.stderr)
+        print(
+            "interrupted: finished cells are kept; run the same command to resume", file=sys.stderr
+        )
         return 130

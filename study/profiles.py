@@ -20,9 +20,7 @@ def _smoke() -> StudySpec:
         strategies=_all_strategies(),
         seeds=(0, 1),
         budget=4,
-        protocol=ProtocolSettings(
-            validation="holdout", max_epochs=4, patience=2, max_rows=2000
-        ),
+        protocol=ProtocolSettings(validation="holdout", max_epochs=4, patience=2, max_rows=2000),
     )
 
 
@@ -59,6 +57,4 @@ def get_profile(name: str) -> StudySpec:
     try:
         return PROFILES[name]()
     except KeyError:
-        raise UsageError(
-            f"unknown profile {name!r}; choose from: {', '.join(PROFILES)}"
-        ) from None
+        raise UsageError(f"unknown profile {name!r}; choose from: {', '.join(PROFILES)}") from None

@@ -139,8 +139,12 @@ def run_cell(spec: StudySpec, strategy_name: str, seed: int, directory: Path) ->
         "evaluations": evaluations,
         "incumbent": None
         if incumbent is None
-        else {"index": incumbent.index, "config": incumbent.config, "score": incumbent.score,
-              "metrics": incumbent.metrics},
+        else {
+            "index": incumbent.index,
+            "config": incumbent.config,
+            "score": incumbent.score,
+            "metrics": incumbent.metrics,
+        },
         "test": test_dict,
         "budget": {
             "evaluations": spec.budget,

@@ -33,7 +33,7 @@ class Int:
             raise UsageError(f"parameter {self.name!r}: a log-scale range must be positive")
 
     def cast(self, value: Any) -> int:
-        return int(round(float(value)))
+        return round(float(value))
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,9 @@ class SearchSpace:
                 )
             else:
                 out[p.name] = (
-                    stats.loguniform(p.low, p.high) if p.log else stats.uniform(p.low, p.high - p.low)
+                    stats.loguniform(p.low, p.high)
+                    if p.log
+                    else stats.uniform(p.low, p.high - p.low)
                 )
         return out
 
@@ -141,9 +143,13 @@ class SearchSpace:
             if isinstance(p, Categorical):
                 values[p.name] = hp.Choice(p.name, list(p.choices))
             elif isinstance(p, Int):
-                values[p.name] = hp.Int(p.name, p.low, p.high, sampling="log" if p.log else "linear")
+                values[p.name] = hp.Int(
+                    p.name, p.low, p.high, sampling="log" if p.log else "linear"
+                )
             else:
-                values[p.name] = hp.Float(p.name, p.low, p.high, sampling="log" if p.log else "linear")
+                values[p.name] = hp.Float(
+                    p.name, p.low, p.high, sampling="log" if p.log else "linear"
+                )
         return values
 
     def to_optuna(self) -> dict[str, Any]:
@@ -167,10 +173,7 @@ class SearchSpace:
                 grid[p.name] = list(p.choices)
                 continue
             n = max(1, points_per_axis)
-            if p.log:
-                raw = np.geomspace(p.low, p.high, n)
-            else:
-                raw = np.linspace(p.low, p.high, n)
+            raw = np.geomspace(p.low, p.high, n) if p.log else np.linspace(p.low, p.high, n)
             values = [p.cast(v) for v in raw]
             grid[p.name] = list(dict.fromkeys(values))  # Int axes may collapse; keep order
         return grid
