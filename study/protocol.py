@@ -51,9 +51,11 @@ def _configure_tensorflow() -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def make_preprocessor(kind: str, seed: int) -> Any:
+def make_preprocessor(kind: str, seed: int, n_samples: int) -> Any:
     if kind == "quantile":
-        return QuantileTransformer(output_distribution="normal", random_state=seed)
+        return QuantileTransformer(
+            n_quantiles=min(1000, n_samples), output_distribution="normal", random_state=seed
+        )
     return StandardScaler()
 
 
@@ -199,7 +201,7 @@ class MLPRegressionProtocol:
         report: EpochReport | None = None,
         X_score: np.ndarray | None = None,
     ) -> _Fit:
-        pre = make_preprocessor(self.settings.preprocessing, init_seed).fit(X_tr)
+        pre = make_preprocessor(self.settings.preprocessing, init_seed, len(X_tr)).fit(X_tr)
         X_tr_t = pre.transform(X_tr).astype(np.float32)
         y_tr_f = y_tr.astype(np.float32)
         callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]

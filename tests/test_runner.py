@@ -1,0 +1,100 @@
+"""Runner: cells to records, resume, and refusing to mix different studies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from study.errors import UsageError
+from study.problems import PROBLEMS, Problem
+from study.records import read_record
+from study.runner import cell_path, open_study, pending_cells, run_study
+from study.settings import ProtocolSettings, StudySpec
+from tests.fakes import FakeEvaluator
+
+
+@pytest.fixture
+def fake_problem(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setitem(
+        PROBLEMS,
+        "fake",
+        Problem(
+            name="fake",
+            description="scores without training",
+            default_space="lab",
+            objective_metric="rmse",
+            metric_directions={"rmse": "min"},
+            make_evaluator=lambda settings, seed: FakeEvaluator(),
+        ),
+    )
+    return "fake"
+
+
+def spec(name: str = "s", budget: int = 3, **changes: object) -> StudySpec:
+    base = StudySpec(
+        name=name,
+        problem="fake",
+        space="lab",
+        strategies=("random_search", "skopt_bayes"),
+        seeds=(0, 1),
+        budget=budget,
+        protocol=ProtocolSettings(max_epochs=10),
+    )
+    return base.with_overrides(**changes) if changes else base
+
+
+def test_study_writes_one_complete_record_per_cell(tmp_path: Path, fake_problem: str) -> None:
+    directory = run_study(spec(), tmp_path)
+    for strategy, seed in spec().cells():
+        record = read_record(cell_path(directory, strategy, seed))
+        assert record["strategy"] == strategy and record["seed"] == seed
+        assert len(record["evaluations"]) == 3
+        assert record["budget"]["spent_epochs"] == 30
+        assert record["test"]["metrics"] == {"rmse": 0.5}
+        assert record["environment"]["packages"]["keras"]
+        assert record["environment"]["git_commit"]
+    assert json.loads((directory / "spec.json").read_text())["budget"] == 3
+
+
+def test_rerun_runs_only_missing_cells(tmp_path: Path, fake_problem: str) -> None:
+    directory = run_study(spec(), tmp_path)
+    kept = cell_path(directory, "random_search", 0)
+    removed = cell_path(directory, "skopt_bayes", 1)
+    before = kept.read_bytes()
+    removed.unlink()
+    assert pending_cells(directory, spec()) == [("skopt_bayes", 1)]
+    ran: list[tuple[str, int]] = []
+    run_study(spec(), tmp_path, on_cell_done=lambda s, k, r: ran.append((s, k)))
+    assert ran == [("skopt_bayes", 1)]
+    assert kept.read_bytes() == before
+    assert removed.exists()
+
+
+def test_same_seed_gives_the_same_records(tmp_path: Path, fake_problem: str) -> None:
+    a = run_study(spec("a"), tmp_path)
+    b = run_study(spec("b"), tmp_path)
+    for strategy, seed in spec().cells():
+        ra = read_record(cell_path(a, strategy, seed))["evaluations"]
+        rb = read_record(cell_path(b, strategy, seed))["evaluations"]
+        assert [e["config"] for e in ra] == [e["config"] for e in rb]
+        assert [e["score"] for e in ra] == [e["score"] for e in rb]
+
+
+def test_a_different_spec_is_refused_and_nothing_is_written(
+    tmp_path: Path, fake_problem: str
+) -> None:
+    directory = open_study(tmp_path, spec())
+    stored = (directory / "spec.json").read_text()
+    with pytest.raises(UsageError, match="--study"):
+        open_study(tmp_path, spec(budget=5))
+    assert (directory / "spec.json").read_text() == stored
+
+
+def test_new_strategies_and_seeds_may_join_a_study(tmp_path: Path, fake_problem: str) -> None:
+    open_study(tmp_path, spec())
+    directory = open_study(tmp_path, spec(strategies=("kt_hyperband",), seeds=(2,)))
+    merged = json.loads((directory / "spec.json").read_text())
+    assert merged["strategies"] == ["random_search", "skopt_bayes", "kt_hyperband"]
+    assert merged["seeds"] == [0, 1, 2]

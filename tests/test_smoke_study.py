@@ -1,0 +1,97 @@
+"""End to end through the entry points users run: the CLI study and the pytest benchmarks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from study.profiles import get_profile
+from study.records import read_record
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def smoke_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    results = tmp_path_factory.mktemp("results")
+    done = run(
+        [
+            sys.executable,
+            "-m",
+            "study",
+            "run",
+            "--profile",
+            "smoke",
+            "--results",
+            str(results),
+            "--quiet",
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    return results / "smoke"
+
+
+def test_smoke_study_records_every_cell_within_budget(smoke_study: Path) -> None:
+    spec = get_profile("smoke")
+    files = sorted((smoke_study / "cells").glob("*.json"))
+    assert len(files) == len(spec.cells())
+    for path in files:
+        record = read_record(path)
+        budget = record["budget"]
+        assert budget["spent_epochs"] <= budget["budget_epochs"]
+        assert record["evaluations"] and record["incumbent"] is not None
+        assert record["test"]["status"] == "ok"
+        assert 0 < record["test"]["metrics"]["rmse"] < 2
+
+
+def test_rerunning_a_finished_study_runs_nothing(smoke_study: Path) -> None:
+    done = run(
+        [
+            sys.executable,
+            "-m",
+            "study",
+            "run",
+            "--profile",
+            "smoke",
+            "--results",
+            str(smoke_study.parent),
+            "--quiet",
+        ]
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{len(get_profile('smoke').cells())} already recorded" in done.stdout
+
+
+def test_benchmark_keyword_selects_only_matching_strategies(tmp_path: Path) -> None:
+    done = run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "benchmarks/",
+            "-k",
+            "skopt",
+            "-q",
+            "--tunebench-profile",
+            "smoke",
+            "--tunebench-results",
+            str(tmp_path),
+            "--benchmark-json",
+            str(tmp_path / "bench.json"),
+            "-p",
+            "no:cacheprovider",
+        ]
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = sorted(p.name for p in (tmp_path / "smoke" / "cells").glob("*.json"))
+    assert names == ["skopt_bayes-seed0.json", "skopt_bayes-seed1.json"]
+    assert '"test_rmse"' in (tmp_path / "bench.json").read_text()
