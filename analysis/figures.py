@@ -230,6 +230,9 @@ def marginals_figure(study: Study, trials: pd.DataFrame, params: list, metric: s
             ax.plot(trend[:, 0], trend[:, 1], color="k", lw=2)
         ax.set_xlabel(p.label)
         ax.grid(True, alpha=0.3)
+    for strategy in [s for s in study.strategies if s in set(trials["strategy"])]:
+        axes[0][-1].scatter([], [], color=colours[strategy], s=14, label=strategy)
+    axes[0][-1].legend(fontsize="small")
     axes[0][0].set_ylabel(styles.metric_label(metric, study.spec.get("problem", "")))
     low, high = np.nanpercentile(y, [0, 90]) if len(y) else (0, 1)
     if high > low:
@@ -280,5 +283,5 @@ def _bins(values: pd.Series, param) -> pd.Series:  # type: ignore[no-untyped-def
         return values.astype(str)
     x = param.transform(values).astype(float)
     if x.nunique() <= 4:
-        return x.round(2).astype(str)
+        return x.map(lambda v: f"{v:g}")
     return pd.cut(x, bins=4, precision=2).astype(str)

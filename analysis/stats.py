@@ -84,6 +84,8 @@ def friedman(matrix: pd.DataFrame) -> dict[str, float]:
 def cliffs_delta(a: np.ndarray, b: np.ndarray) -> float:
     """P(a < b) − P(a > b) over all pairs of runs, on losses: > 0 means a tends to beat b."""
     diff = np.subtract.outer(np.asarray(a, float), np.asarray(b, float))
+    if diff.size == 0:
+        return math.nan
     return float((np.sum(diff < 0) - np.sum(diff > 0)) / diff.size)
 
 

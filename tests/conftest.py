@@ -30,3 +30,14 @@ def study_copy(analysis_smoke_study: Path, tmp_path: Path) -> Path:
         analysis_smoke_study, target, ignore=shutil.ignore_patterns("tables", "figures", "report*")
     )
     return target
+
+
+@pytest.fixture(scope="session")
+def reported_study(analysis_smoke_study: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the smoke study after ``python -m analysis report`` ran on it once."""
+    from analysis.cli import main
+
+    target = tmp_path_factory.mktemp("reported") / analysis_smoke_study.name
+    shutil.copytree(analysis_smoke_study, target)
+    assert main(["report", str(target)]) == 0
+    return target

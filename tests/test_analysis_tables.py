@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
+from analysis.document import design_text
 from analysis.load import SkippedRecordWarning, load_study
 from analysis.report import analyse
 from analysis.tables import best_so_far_curves, curve_bands, within
@@ -153,8 +154,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert len(err) == 2 and all(line.startswith("error: ") for line in err)
 
 
-def test_report_from_a_real_smoke_study(study_copy: Path) -> None:
-    assert main(["report", str(study_copy)]) == 0
+def test_report_from_a_real_smoke_study(reported_study: Path) -> None:
+    study_copy = reported_study
     evaluations = pd.read_csv(study_copy / "tables" / "evaluations.csv")
     cells = pd.read_csv(study_copy / "tables" / "cells.csv")
     comparison = pd.read_csv(study_copy / "tables" / "comparison.csv")
@@ -171,3 +172,53 @@ def test_report_from_a_real_smoke_study(study_copy: Path) -> None:
         assert comparison[column].notna().all()
     assert (cells["evaluations_to_convergence"] <= cells["budget_cost"]).all()
     assert (study_copy / "figures" / "best_so_far.png").stat().st_size > 10_000
+
+
+FIGURES = (
+    "best_so_far",
+    "best_so_far_epochs",
+    "best_so_far_time",
+    "mean_rank",
+    "normalised_score",
+    "ecdf",
+    "critical_difference",
+    "time_vs_performance",
+    "importance",
+    "marginals",
+    "interaction",
+)
+
+
+def test_every_figure_and_a_self_contained_report(reported_study: Path) -> None:
+    study_copy = reported_study
+    for name in FIGURES:
+        for suffix in (".png", ".svg"):
+            assert (study_copy / "figures" / f"{name}{suffix}").stat().st_size > 5_000, name
+    html = (study_copy / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(FIGURES)
+    assert 'src="figures/' not in html and "<link" not in html
+    markdown = (study_copy / "report.md").read_text()
+    for section in (
+        "What this study shows",
+        "Design check",
+        "Comparison",
+        "Significance",
+        "Anytime performance",
+        "Parameter importance",
+        "Environment",
+    ):
+        assert f"## {section}" in markdown
+    assert "Too few seeds for significance" in markdown  # 2 seeds cannot reach p < 0.05
+    for table in ("pairwise", "omnibus", "ert", "importance", "normalised_score"):
+        assert not pd.read_csv(study_copy / "tables" / f"{table}.csv").empty, table
+
+
+def test_missing_cells_are_named_and_the_rest_analysed(study_copy: Path) -> None:
+    (study_copy / "cells" / "kt_hyperband-seed1.json").unlink()
+    assert main(["tables", str(study_copy)]) == 0
+    result = analyse(load_study(study_copy))
+    assert "Incomplete: missing kt_hyperband seed 1" in design_text(result.significance)
+    assert result.significance.design.complete_seeds == [0]
+    missing = pd.read_csv(study_copy / "tables" / "missing_cells.csv")
+    assert missing.to_dict("records") == [{"strategy": "kt_hyperband", "seed": 1}]
+    assert len(pd.read_csv(study_copy / "tables" / "cells.csv")) == 3
