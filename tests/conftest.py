@@ -1,8 +1,71 @@
-"""Shared fixtures. Real data comes through the project's own offline import path
-(TUNEBENCH_ARCHIVE, set by tox to the archive beside the checkout)."""
+"""Shared fixtures: one real smoke study per test session, run through the real CLI.
+
+Real data comes through the project's own offline import path (TUNEBENCH_ARCHIVE, which
+tox sets to the archive beside the checkout).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_command(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=cwd, env=dict(os.environ), capture_output=True, text=True, timeout=1200
+    )
+
+
+@pytest.fixture(scope="session")
+def smoke_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smoke profile (every strategy × 2 seeds, tiny budget), finished; do not modify."""
+    results = tmp_path_factory.mktemp("results")
+    done = run_command(
+        [
+            sys.executable,
+            "-m",
+            "study",
+            "run",
+            "--profile",
+            "smoke",
+            "--results",
+            str(results),
+            "--quiet",
+        ]
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return results / "smoke"
+
+
+@pytest.fixture(scope="session")
+def analysis_smoke_study(smoke_study: Path) -> Path:
+    return smoke_study
+
+
+@pytest.fixture
+def study_copy(analysis_smoke_study: Path, tmp_path: Path) -> Path:
+    """A private copy of the smoke study that a test may damage or write into."""
+    target = tmp_path / analysis_smoke_study.name
+    shutil.copytree(
+        analysis_smoke_study, target, ignore=shutil.ignore_patterns("tables", "figures", "report*")
+    )
+    return target
+
+
+@pytest.fixture(scope="session")
+def reported_study(analysis_smoke_study: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the smoke study after ``python -m analysis report`` ran on it once."""
+    from analysis.cli import main
+
+    target = tmp_path_factory.mktemp("reported") / analysis_smoke_study.name
+    shutil.copytree(analysis_smoke_study, target)
+    assert main(["report", str(target)]) == 0
+    return target

@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from study.profiles import get_profile
 from study.records import read_record
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="module")
-def smoke_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    results = tmp_path_factory.mktemp("results")
-    done = run(
-        [
-            sys.executable,
-            "-m",
-            "study",
-            "run",
-            "--profile",
-            "smoke",
-            "--results",
-            str(results),
-            "--quiet",
-        ]
-    )
-    assert done.returncode == 0, done.stderr
-    return results / "smoke"
+from tests.conftest import run_command
 
 
 def test_smoke_study_records_every_cell_within_budget(smoke_study: Path) -> None:
@@ -54,7 +24,7 @@ def test_smoke_study_records_every_cell_within_budget(smoke_study: Path) -> None
 
 
 def test_rerunning_a_finished_study_runs_nothing(smoke_study: Path) -> None:
-    done = run(
+    done = run_command(
         [
             sys.executable,
             "-m",
@@ -72,7 +42,7 @@ def test_rerunning_a_finished_study_runs_nothing(smoke_study: Path) -> None:
 
 
 def test_benchmark_keyword_selects_only_matching_strategies(tmp_path: Path) -> None:
-    done = run(
+    done = run_command(
         [
             sys.executable,
             "-m",

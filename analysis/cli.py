@@ -1,0 +1,57 @@
+"""Command line: ``python -m analysis report|tables|figures results/<study>``.
+
+User errors are one line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from study.errors import UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m analysis", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("report", "tables, figures and report.md/report.html for one study"),
+        ("tables", "only the CSV tables"),
+        ("figures", "only the figures"),
+    ):
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("study", type=Path, help="a study directory, e.g. results/quick")
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from analysis import report as pipeline
+    from analysis.load import load_study
+
+    args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        result = pipeline.analyse(load_study(args.study))
+        written: list[Path] = []
+        if args.command in ("report", "tables"):
+            written += pipeline.write_tables(result)
+        if args.command in ("report", "figures"):
+            written += pipeline.write_figures(result)
+        if args.command == "report":
+            written += pipeline.write_report(result)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(written)} files under {args.study}")
+    return 0
