@@ -90,7 +90,11 @@ def spec_from_args(args: argparse.Namespace) -> Any:
     if args.space:
         changes["space"] = args.space
     if args.problem:
+        from study.problems import get_problem
+
         changes["problem"] = args.problem
+        # Another problem brings its own space unless one is named.
+        changes.setdefault("space", get_problem(args.problem).default_space)
     if args.max_epochs:
         changes["max_epochs"] = args.max_epochs
     return spec.with_overrides(**changes) if changes else spec

@@ -289,6 +289,7 @@ class _Reporter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         val_loss = (logs or {}).get("val_loss", math.nan)
         value = math.sqrt(val_loss) if val_loss >= 0 else math.nan
-        if self.report(epoch + 1, value):
+        # A stop asked after the last epoch prunes nothing: the fold is complete.
+        if self.report(epoch + 1, value) and epoch + 1 < self.params.get("epochs", math.inf):
             self.pruned = True
             self.model.stop_training = True

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from study.errors import UsageError
 from study.ledger import BudgetExhausted, Objective
 from study.problems import get_problem
@@ -105,7 +107,11 @@ def run_cell(spec: StudySpec, strategy_name: str, seed: int, directory: Path) ->
 
     started = time.perf_counter()
     try:
-        strategy(objective, space, seed)
+        # The strategies' own models (Gaussian processes over tens of points) are far too
+        # small for threaded BLAS: on a busy machine its threads only wait for each other,
+        # inflating the strategy overhead that records compare. Keras trains on its own pools.
+        with threadpool_limits(limits=1, user_api="blas"):
+            strategy(objective, space, seed)
         objective.stop_reason = objective.stop_reason or "strategy finished"
     except BudgetExhausted:
         objective.stop_reason = "budget exhausted"

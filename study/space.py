@@ -165,18 +165,53 @@ class SearchSpace:
                 out[p.name] = od.FloatDistribution(p.low, p.high, log=p.log)
         return out
 
-    def grid(self, points_per_axis: int) -> dict[str, list[Value]]:
-        """A ``param_grid`` with at most ``points_per_axis`` values per numeric parameter."""
+    def grid(self, points_per_axis: int | Mapping[str, int]) -> dict[str, list[Value]]:
+        """A ``param_grid`` with ``n`` values per parameter (one ``n`` for all, or per name).
+
+        Numeric axes take the centres of ``n`` equal cells of the range (log cells for log
+        parameters), so one point is the middle of the range and more points stay off the
+        edges, where the spaces put their extremes. Int axes may collapse to fewer values.
+        A categorical axis takes its first ``n`` choices, its default (if any) first.
+        """
         grid: dict[str, list[Value]] = {}
         for p in self.params:
+            n = max(
+                1,
+                points_per_axis
+                if isinstance(points_per_axis, int)
+                else points_per_axis.get(p.name, 1),
+            )
             if isinstance(p, Categorical):
-                grid[p.name] = list(p.choices)
+                choices = list(p.choices)
+                default = self.defaults.get(p.name)
+                if default in choices:
+                    choices.remove(default)
+                    choices.insert(0, default)
+                grid[p.name] = choices[:n]
                 continue
-            n = max(1, points_per_axis)
-            raw = np.geomspace(p.low, p.high, n) if p.log else np.linspace(p.low, p.high, n)
-            values = [p.cast(v) for v in raw]
-            grid[p.name] = list(dict.fromkeys(values))  # Int axes may collapse; keep order
+            grid[p.name] = list(dict.fromkeys(p.cast(v) for v in _cell_centres(p, n)))
         return grid
+
+    def default_values(self) -> dict[str, Value]:
+        """The hand-picked config: each parameter's default, else the middle of its range."""
+        values: dict[str, Value] = {}
+        for p in self.params:
+            if p.name in self.defaults:
+                values[p.name] = p.cast(self.defaults[p.name])
+            elif isinstance(p, Categorical):
+                values[p.name] = p.choices[0]
+            else:
+                values[p.name] = p.cast(_cell_centres(p, 1)[0])
+        return values
+
+
+def _cell_centres(p: Int | Float, n: int) -> np.ndarray:
+    # Int ranges cover [low - 0.5, high + 0.5] so that every integer owns an equal cell.
+    low, high = (p.low - 0.5, p.high + 0.5) if isinstance(p, Int) and not p.log else (p.low, p.high)
+    centres = (np.arange(n) + 0.5) / n
+    if p.log:
+        return np.exp(np.log(low) + centres * (np.log(high) - np.log(low)))
+    return low + centres * (high - low)
 
 
 # The lab's MLP settings for whatever a space does not search.
@@ -211,7 +246,27 @@ SPACES: dict[str, SearchSpace] = {
         ),
         MODEL_DEFAULTS,
     ),
+    # The synthetic test function's space (study.synthetic.mixed_branin): one parameter of
+    # each kind, so every strategy's handling of Int, log-Float and Categorical is exercised.
+    "branin": SearchSpace(
+        "branin",
+        (
+            Float("x1", -5.0, 10.0),
+            Float("scale", 1e-2, 1e2, log=True),
+            Int("k", 1, 8),
+            Categorical("variant", ("a", "b", "c", "d")),
+        ),
+        {"x1": 2.5, "scale": 1.0, "k": 4, "variant": "a"},
+    ),
 }
+
+
+def register_space(space: SearchSpace) -> SearchSpace:
+    """Make ``space`` available by name (``--space``, ``StudySpec.space``)."""
+    if space.name in SPACES and SPACES[space.name] != space:
+        raise UsageError(f"a different space named {space.name!r} is already registered")
+    SPACES[space.name] = space
+    return space
 
 
 def get_space(name: str) -> SearchSpace:

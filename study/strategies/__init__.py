@@ -1,8 +1,10 @@
 """Tuning strategies, registered by name.
 
 A strategy is a function ``run(objective, space, seed)``: it proposes configs with its
-library and hands each to ``objective.evaluate(values, epochs=None)``. It never sees data
-and never counts budget itself; the ledger raises ``BudgetExhausted`` when it is spent.
+library and hands each to ``objective.evaluate(values, epochs=None, report=None)``. It
+never sees data and never counts budget itself; the ledger raises ``BudgetExhausted`` when
+it is spent. A strategy that ends before the budget does sets ``objective.stop_reason``.
+Every registered strategy is held to one contract by ``tests/test_conformance.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,30 @@ def get_strategy(name: str) -> Strategy:
         ) from None
 
 
-# Importing the modules registers their strategies.
-from study.strategies import keras_tuner, scikit_learn, scikit_optimize  # noqa: E402, F401
+def initial_random_points(budget: int) -> int:
+    """Random starts before a model-based method trusts its model: the libraries' usual 10,
+    scaled down for small budgets so that the model still gets most of the turns."""
+    return min(10, max(2, budget // 5))
 
-__all__ = ["STRATEGIES", "Strategy", "get_strategy", "register"]
+
+# Importing the modules registers their strategies.
+from study.strategies import (  # noqa: E402
+    baseline,
+    keras_tuner,
+    optuna_samplers,
+    scikit_learn,
+    scikit_optimize,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "Strategy",
+    "baseline",
+    "get_strategy",
+    "initial_random_points",
+    "keras_tuner",
+    "optuna_samplers",
+    "register",
+    "scikit_learn",
+    "scikit_optimize",
+]

@@ -1,6 +1,7 @@
 """scikit-learn's searches (the lab's method) driving the shared protocol.
 
-``RandomizedSearchCV`` samples the configs exactly as it does for its users; the estimator
+``RandomizedSearchCV`` and ``GridSearchCV`` pick the configs exactly as they do for their
+users; the estimator
 it fits is a thin adapter whose ``fit`` is one protocol evaluation (the protocol fits a
 scikeras ``KerasRegressor`` per fold, on the study's own folds). The search itself sees a
 single dummy split, so scikit-learn never touches the data.
@@ -8,11 +9,12 @@ single dummy split, so scikit-learn never touches the data.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.model_selection import RandomizedSearchCV
+from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearchCV
 
 from study.ledger import Objective
 from study.seeding import derive_seed
@@ -77,3 +79,47 @@ def random_search(objective: Objective, space: SearchSpace, seed: int) -> None:
         **_search_kwargs(),
     )
     search.fit(X, y)
+
+
+def grid_counts(space: SearchSpace, budget: int) -> dict[str, int]:
+    """Values per axis for the smallest focused grid with at least ``budget`` points.
+
+    Every axis starts at one value (the middle of its range, a categorical's default); the
+    axis with the fewest values grows by one until the grid reaches the budget or no axis
+    can grow (a small discrete space, smaller than the budget, is taken whole).
+    """
+    counts = dict.fromkeys(space.names, 1)
+    full: set[str] = set()
+
+    def sizes() -> dict[str, int]:
+        return {name: len(values) for name, values in space.grid(counts).items()}
+
+    while math.prod(sizes().values()) < budget and len(full) < len(counts):
+        current = sizes()
+        name = min((n for n in space.names if n not in full), key=lambda n: current[n])
+        counts[name] += 1
+        if sizes()[name] == current[name]:  # an Int or categorical axis is used up
+            counts[name] -= 1
+            full.add(name)
+    return counts
+
+
+@register("grid_search")
+def grid_search(objective: Objective, space: SearchSpace, seed: int) -> None:
+    budget = objective.remaining_evaluations
+    points = list(ParameterGrid(space.grid(grid_counts(space, budget))))
+    # The grid may hold a few more points than the budget affords: visit it in a seeded
+    # order so that the points left out are a random few, not the tail of one axis.
+    order = np.random.default_rng(derive_seed(seed, "grid_search")).permutation(len(points))
+    chosen = [points[i] for i in order[:budget]]
+    X, y, cv = _dummy_problem()
+    search = GridSearchCV(
+        ProtocolEstimator(_SharedObjective(objective)),
+        # One single-point grid per chosen point keeps GridSearchCV to exactly these, in order.
+        param_grid=[{name: [value] for name, value in point.items()} for point in chosen],
+        cv=cv,
+        **_search_kwargs(),
+    )
+    search.fit(X, y)
+    if len(points) < budget:
+        objective.stop_reason = f"grid exhausted: the space holds only {len(points)} grid points"

@@ -7,7 +7,7 @@ from skopt import Optimizer
 from study.ledger import Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import register
+from study.strategies import initial_random_points, register
 
 
 @register("skopt_bayes")
@@ -16,8 +16,7 @@ def skopt_bayes(objective: Objective, space: SearchSpace, seed: int) -> None:
     optimizer = Optimizer(
         space.to_skopt(),
         base_estimator="GP",
-        # gp_minimize's 10 random starts, scaled down for small budgets so the GP gets turns.
-        n_initial_points=min(10, max(2, budget // 5)),
+        n_initial_points=initial_random_points(budget),
         acq_func="EI",
         random_state=derive_seed(seed, "skopt_bayes"),
     )
