@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 
 import study.protocol as protocol_module
-from study.problems import _california
+from study.data import Dataset, load_california
 from study.protocol import MLPRegressionProtocol
 from study.runner import open_study, run_cell
 from study.settings import ProtocolSettings, StudySpec
@@ -19,8 +20,13 @@ from study.space import MODEL_DEFAULTS, SPACES, Categorical, SearchSpace
 TINY = ProtocolSettings(validation="holdout", max_epochs=2, patience=1, max_rows=1000)
 
 
+@functools.cache
+def california() -> Dataset:
+    return load_california()
+
+
 def make(seed: int, settings: ProtocolSettings = TINY) -> MLPRegressionProtocol:
-    return MLPRegressionProtocol(_california(), settings, seed)
+    return MLPRegressionProtocol(california(), settings, seed)
 
 
 def test_test_split_is_fixed_and_folds_are_paired_by_seed() -> None:
