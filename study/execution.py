@@ -316,7 +316,10 @@ class DaskCluster:
         self._started: list[Event] = []
 
     def __enter__(self) -> DaskCluster:
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UsageError("--dask needs Dask: pip install 'tunebench[dask]'") from None
 
         if self.address == "local":
             self._cluster = LocalCluster(
