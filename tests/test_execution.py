@@ -60,6 +60,7 @@ def reference(reference_dir: Path) -> dict[str, dict[str, Any]]:
     return records(reference_dir)
 
 
+@pytest.mark.slow
 def test_local_workers_and_dask_give_identical_records(
     reference: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -77,6 +78,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
+@pytest.mark.slow
 def test_driver_killed_then_resumed_gives_the_uninterrupted_records(
     reference: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -107,6 +109,7 @@ def test_driver_killed_then_resumed_gives_the_uninterrupted_records(
     assert records(tmp_path / "tiny") == reference
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_cell_is_reported_and_retried_up_to_the_limit(
     reference: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
