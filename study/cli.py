@@ -1,10 +1,11 @@
-"""Command line: ``python -m study run|data|list``. User errors are one line, exit status 2."""
+"""Command line: ``python -m study run|data|list|memory``. User errors: one line, exit status 2."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,27 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(minimum: int, text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    if value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer ≥ {minimum}"
+        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _int_at_least(1, text)
+
+
+def _count(text: str) -> int:
+    return _int_at_least(0, text)
+
+
+def _warning_line(message: Warning | str, category: type[Warning], *args: object) -> str:
+    return f"warning: {message}\n"
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -48,6 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_spec_arguments(run)
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results root")
     run.add_argument("--quiet", action="store_true", help="no progress bar, one line per cell")
+    run.add_argument(
+        "--workers",
+        type=_count,
+        default=None,
+        help="worker processes (default: the number of cores); 0 runs cells in this process",
+    )
+    run.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="run cells on Dask: 'local' (a LocalCluster on 127.0.0.1) or tcp://HOST:PORT",
+    )
+    run.add_argument(
+        "--retries",
+        type=_count,
+        default=2,
+        help="times a failed cell (worker died or raised) is run again (default 2)",
+    )
 
     data = sub.add_parser("data", help="manage the California Housing data")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -56,11 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--data-home", default=None, help="scikit-learn data home (default: its own)")
 
     sub.add_parser("list", help="list profiles, problems, spaces and strategies")
+
+    memory = sub.add_parser("memory", help="resident memory of one long cell (a benchmark)")
+    memory.add_argument("--evaluations", type=_positive_int, default=200)
+    memory.add_argument("--warmup", type=_positive_int, default=20)
+    memory.add_argument("--max-epochs", type=_positive_int, default=2)
+    memory.add_argument("--json", type=Path, default=None, help="also write the samples here")
     return parser
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default="quick", help="smoke, quick or full")
+    parser.add_argument("--profile", default=None, help="smoke, quick (default) or full")
+    parser.add_argument(
+        "--config", type=Path, default=None, help="a study spec file (.json or .toml)"
+    )
     parser.add_argument("--study", default=None, help="study name (default: the profile's)")
     parser.add_argument(
         "--strategies", type=_names, default=None, help="e.g. random_search,skopt_bayes"
@@ -76,8 +117,11 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
 
 def spec_from_args(args: argparse.Namespace) -> Any:
     from study.profiles import get_profile
+    from study.specfile import load_spec_file
 
-    spec = get_profile(args.profile)
+    if args.config is not None and args.profile is not None:
+        raise UsageError("give --profile or --config, not both (a config file may name a profile)")
+    spec = load_spec_file(args.config) if args.config else get_profile(args.profile or "quick")
     changes: dict[str, Any] = {}
     if args.study:
         changes["name"] = args.study
@@ -100,29 +144,51 @@ def spec_from_args(args: argparse.Namespace) -> Any:
     return spec.with_overrides(**changes) if changes else spec
 
 
+def make_executor(args: argparse.Namespace) -> Any:
+    from study.execution import DaskCluster, InProcess, LocalPool, available_cores
+
+    workers = available_cores() if args.workers is None else args.workers
+    if args.dask is not None:
+        return DaskCluster(args.dask, max(1, workers))
+    return InProcess() if workers == 0 else LocalPool(workers)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from study.progress import StudyProgress
-    from study.runner import open_study, pending_cells, run_cell
+    from study.runner import check_study, locked_study, pending_cells, preflight, run_cells
 
     spec = spec_from_args(args)
-    directory = open_study(args.results, spec)
-    pending = pending_cells(directory, spec)
-    done = len(spec.cells()) - len(pending)
-    print(
-        f"study {spec.name!r}: {len(spec.cells())} cells ({len(spec.strategies)} strategies × "
-        f"{len(spec.seeds)} seeds), {done} already recorded, budget {spec.budget} evaluations "
-        f"× {spec.protocol.max_epochs} epochs; results in {directory}"
-    )
-    if not pending:
-        return 0
-    from study.estimate import estimate_seconds
+    executor = make_executor(args)
+    # Every check that can refuse the run happens before anything is written.
+    check_study(args.results, spec)
+    preflight(spec)
+    with locked_study(args.results, spec) as directory:
+        pending = pending_cells(directory, spec)
+        cells = len(spec.cells())
+        print(
+            f"study {spec.name!r}: {cells} cells ({len(spec.strategies)} strategies × "
+            f"{len(spec.seeds)} seeds), {cells - len(pending)} already recorded, budget "
+            f"{spec.budget} evaluations × {spec.protocol.max_epochs} epochs; results in "
+            f"{directory}",
+            flush=True,
+        )
+        if not pending:
+            return 0
+        from study.estimate import estimate_seconds
+        from study.progress import StudyProgress
 
-    print(f"estimated run time: {estimate_seconds(spec, len(pending))}")
-    with StudyProgress(pending, quiet=args.quiet) as progress:
-        for strategy, seed in pending:
-            progress.start(strategy, seed)
-            record = run_cell(spec, strategy, seed, directory)
-            progress.done(record)
+        print(f"estimated run time: {estimate_seconds(spec, len(pending))} on one core", flush=True)
+        with StudyProgress(pending, quiet=args.quiet) as progress:
+            result = run_cells(
+                spec, directory, pending, executor, retries=args.retries, on_event=progress
+            )
+    if result.failed:
+        names = ", ".join(f"{s} seed {k}" for s, k in result.failed)
+        print(
+            f"error: {len(result.failed)} cell(s) failed after {args.retries} retries: {names}; "
+            f"run the same command to try them again",
+            file=sys.stderr,
+        )
+        return 1
     print(f"done: {directory}; analyse with `python -m analysis report {directory}`")
     return 0
 
@@ -148,10 +214,23 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_memory(args: argparse.Namespace) -> int:
+    from study.memory import measure_memory
+
+    report = measure_memory(args.evaluations, warmup=args.warmup, max_epochs=args.max_epochs)
+    print(report.summary())
+    if args.json is not None:
+        from study.records import write_json_atomic
+
+        write_json_atomic(args.json, report.to_dict())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     _quiet_tensorflow()
+    warnings.formatwarning = _warning_line
     args = build_parser().parse_args(argv)
-    commands = {"run": _cmd_run, "data": _cmd_data, "list": _cmd_list}
+    commands = {"run": _cmd_run, "data": _cmd_data, "list": _cmd_list, "memory": _cmd_memory}
     try:
         return commands[args.command](args)
     except UsageError as exc:

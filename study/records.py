@@ -52,6 +52,10 @@ class CorruptRecord(Exception):
     """A record file that is unreadable, incomplete or fails its checksum."""
 
 
+class CorruptRecordWarning(UserWarning):
+    """A corrupt record was moved aside; its cell runs again."""
+
+
 def cell_filename(strategy: str, seed: int) -> str:
     return f"{strategy}-seed{seed}.json"
 
@@ -113,6 +117,22 @@ def read_record(path: Path) -> dict[str, Any]:
     if _checksum({k: v for k, v in data.items() if k != "checksum"}) != data["checksum"]:
         raise CorruptRecord(f"{path.name}: checksum mismatch (edited or truncated)")
     return data
+
+
+# What differs between two runs of the same cell on any machine: clocks and environment.
+_RUN_DEPENDENT = ("timings", "environment", "checksum")
+_RUN_DEPENDENT_EVALUATION = ("fit_seconds", "overhead_seconds")
+
+
+def reproducible_part(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its timings and environment: what a rerun of the cell must repeat."""
+    body = {k: v for k, v in record.items() if k not in _RUN_DEPENDENT}
+    body["evaluations"] = [
+        {k: v for k, v in e.items() if k not in _RUN_DEPENDENT_EVALUATION}
+        for e in record["evaluations"]
+    ]
+    body["test"] = {k: v for k, v in record["test"].items() if k != "fit_seconds"}
+    return body
 
 
 def git_commit() -> str:

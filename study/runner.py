@@ -1,6 +1,8 @@
 """The runner: a spec becomes cells (strategy, seed); each finished cell becomes a record.
 
 Cells already recorded are skipped, so an interrupted study resumes where it stopped.
+Computing a record (``compute_cell``, anywhere: this process, a worker, a Dask cluster)
+is separate from writing it: only the driver process writes, under the study's lock.
 """
 
 from __future__ import annotations
@@ -8,9 +10,14 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock, Timeout
 
 from threadpoolctl import threadpool_limits
 
@@ -19,6 +26,7 @@ from study.ledger import BudgetExhausted, Objective
 from study.problems import get_problem
 from study.records import (
     CorruptRecord,
+    CorruptRecordWarning,
     cell_filename,
     environment,
     read_record,
@@ -29,8 +37,12 @@ from study.settings import StudySpec
 from study.space import get_space
 from study.strategies import get_strategy
 
+if TYPE_CHECKING:
+    from study.execution import Event, Executor
+
 SPEC_FILE = "spec.json"
 CELLS_DIR = "cells"
+LOCK_FILE = ".lock"
 
 
 def validate(spec: StudySpec) -> None:
@@ -41,12 +53,17 @@ def validate(spec: StudySpec) -> None:
         get_strategy(name)
 
 
+def preflight(spec: StudySpec) -> None:
+    """Build one evaluator here, so missing or damaged data fails once, before any cell."""
+    get_problem(spec.problem).make_evaluator(spec.protocol, spec.seeds[0])
+
+
 def study_dir(results_root: Path, spec: StudySpec) -> Path:
     return results_root / spec.name
 
 
-def open_study(results_root: Path, spec: StudySpec) -> Path:
-    """Create the study directory, or check that an existing one belongs to this spec.
+def check_study(results_root: Path, spec: StudySpec) -> StudySpec:
+    """The spec this study directory will hold; refuses a mismatch. Reads, never writes.
 
     Cells are comparable only under the same problem, space, budget and protocol; new
     strategies or seeds may join an existing study.
@@ -54,26 +71,61 @@ def open_study(results_root: Path, spec: StudySpec) -> Path:
     validate(spec)
     directory = study_dir(results_root, spec)
     spec_path = directory / SPEC_FILE
-    if spec_path.exists():
-        try:
-            stored = StudySpec.from_dict(json.loads(spec_path.read_text()))
-        except (json.JSONDecodeError, OSError) as exc:
-            raise UsageError(f"{spec_path} is unreadable ({exc}); move it aside") from None
-        if stored.fingerprint() != spec.fingerprint():
-            raise UsageError(
-                f"{directory} holds a study with a different spec (problem, space, budget or "
-                f"protocol); pass --study NEW_NAME to start a new one"
-            )
-        strategies = tuple(dict.fromkeys((*stored.strategies, *spec.strategies)))
-        seeds = tuple(sorted({*stored.seeds, *spec.seeds}))
-        merged = StudySpec(
-            spec.name, spec.problem, spec.space, strategies, seeds, spec.budget, spec.protocol
+    if not spec_path.exists():
+        if results_root.exists() and not results_root.is_dir():
+            raise UsageError(f"results root {results_root} is not a directory")
+        return spec
+    try:
+        stored = StudySpec.from_dict(json.loads(spec_path.read_text()))
+    except (json.JSONDecodeError, OSError, UsageError) as exc:
+        raise UsageError(f"{spec_path} is unreadable ({exc}); move it aside") from None
+    if stored.fingerprint() != spec.fingerprint():
+        raise UsageError(
+            f"{directory} holds a study with a different spec (problem, space, budget or "
+            f"protocol); pass --study NEW_NAME to start a new one"
         )
-    else:
-        merged = spec
-    write_json_atomic(spec_path, merged.to_dict())
+    strategies = tuple(dict.fromkeys((*stored.strategies, *spec.strategies)))
+    seeds = tuple(sorted({*stored.seeds, *spec.seeds}))
+    return StudySpec(
+        spec.name, spec.problem, spec.space, strategies, seeds, spec.budget, spec.protocol
+    )
+
+
+def open_study(results_root: Path, spec: StudySpec) -> Path:
+    """Create the study directory, or join an existing one that belongs to this spec.
+
+    Every check runs before anything is written, so a refused spec leaves no trace.
+    """
+    merged = check_study(results_root, spec)
+    directory = study_dir(results_root, spec)
+    write_json_atomic(directory / SPEC_FILE, merged.to_dict())
     (directory / CELLS_DIR).mkdir(parents=True, exist_ok=True)
     return directory
+
+
+@contextmanager
+def locked_study(results_root: Path, spec: StudySpec) -> Iterator[Path]:
+    """``open_study`` under an exclusive lock held until the block ends.
+
+    Two runs writing into one study directory at once are refused, never interleaved. The
+    lock is an ``flock`` on ``.lock``: the kernel drops it when its holder dies, so a killed
+    run never leaves a stale lock behind.
+    """
+    check_study(results_root, spec)
+    directory = study_dir(results_root, spec)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(directory / LOCK_FILE, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise UsageError(
+            f"{directory} is in use by another run of this study; wait for it to finish "
+            f"(or pass --study NEW_NAME)"
+        ) from None
+    try:
+        yield open_study(results_root, spec)
+    finally:
+        lock.release()
 
 
 def cell_path(directory: Path, strategy: str, seed: int) -> Path:
@@ -87,9 +139,13 @@ def load_finished(directory: Path, strategy: str, seed: int) -> dict[str, Any] |
     try:
         return read_record(path)
     except CorruptRecord as exc:
-        aside = path.with_suffix(f".corrupt-{int(time.time())}")
+        aside = path.with_name(f"{path.name}.corrupt-{time.time_ns()}")
         path.rename(aside)
-        print(f"warning: {exc}; moved to {aside.name}, the cell will run again")
+        warnings.warn(
+            f"{exc}; moved to {aside.name}, the cell will run again",
+            CorruptRecordWarning,
+            stacklevel=2,
+        )
         return None
 
 
@@ -97,8 +153,8 @@ def pending_cells(directory: Path, spec: StudySpec) -> list[tuple[str, int]]:
     return [c for c in spec.cells() if load_finished(directory, *c) is None]
 
 
-def run_cell(spec: StudySpec, strategy_name: str, seed: int, directory: Path) -> dict[str, Any]:
-    """Run one cell to completion and write its record; returns the record."""
+def compute_cell(spec: StudySpec, strategy_name: str, seed: int) -> dict[str, Any]:
+    """Run one cell to completion and return its record (plain data); writes nothing."""
     problem = get_problem(spec.problem)
     space = get_space(spec.space)
     strategy = get_strategy(strategy_name)
@@ -171,19 +227,78 @@ def run_cell(spec: StudySpec, strategy_name: str, seed: int, directory: Path) ->
         },
         "environment": environment(),
     }
+    return record
+
+
+def run_cell(spec: StudySpec, strategy_name: str, seed: int, directory: Path) -> dict[str, Any]:
+    """Run one cell in this process and write its record; returns the record as written."""
+    record = compute_cell(spec, strategy_name, seed)
     return write_record(cell_path(directory, strategy_name, seed), record)
 
 
-ProgressHook = Callable[[str, int, dict[str, Any]], None]
+@dataclass
+class StudyResult:
+    directory: Path
+    finished: list[tuple[str, int]] = field(default_factory=list)
+    failed: dict[tuple[str, int], str] = field(default_factory=dict)  # cell -> last error
+
+
+def run_cells(
+    spec: StudySpec,
+    directory: Path,
+    cells: list[tuple[str, int]],
+    executor: Executor,
+    *,
+    retries: int = 2,
+    on_event: Callable[[Event], None] | None = None,
+) -> StudyResult:
+    """Run ``cells`` on ``executor`` and write each record here, as its cell finishes.
+
+    A cell whose worker died or raised is retried up to ``retries`` times; after that it
+    is reported as failed and the other cells go on. Call under ``locked_study``.
+    """
+    from study.execution import CellFailed, CellFinished
+
+    result = StudyResult(directory)
+    attempts: dict[tuple[str, int], int] = {}
+    with executor:
+        for cell in cells:
+            executor.submit(spec, cell)
+        while executor.in_flight:
+            for event in executor.wait():
+                if isinstance(event, CellFinished):
+                    event.record = write_record(cell_path(directory, *event.cell), event.record)
+                    result.finished.append(event.cell)
+                elif isinstance(event, CellFailed):
+                    attempts[event.cell] = attempts.get(event.cell, 0) + 1
+                    event.retrying = attempts[event.cell] <= retries
+                    if event.retrying:
+                        executor.submit(spec, event.cell)
+                    else:
+                        result.failed[event.cell] = event.error
+                if on_event is not None:
+                    on_event(event)
+    return result
 
 
 def run_study(
-    spec: StudySpec, results_root: Path, on_cell_done: ProgressHook | None = None
-) -> Path:
-    """Run every missing cell of ``spec`` in order; returns the study directory."""
-    directory = open_study(results_root, spec)
-    for strategy_name, seed in pending_cells(directory, spec):
-        record = run_cell(spec, strategy_name, seed, directory)
-        if on_cell_done is not None:
-            on_cell_done(strategy_name, seed, record)
-    return directory
+    spec: StudySpec,
+    results_root: Path,
+    executor: Executor | None = None,
+    *,
+    retries: int = 2,
+    on_event: Callable[[Event], None] | None = None,
+) -> StudyResult:
+    """Run every missing cell of ``spec`` (default: in this process, one after another)."""
+    from study.execution import InProcess
+
+    with locked_study(results_root, spec) as directory:
+        cells = pending_cells(directory, spec)
+        return run_cells(
+            spec,
+            directory,
+            cells,
+            executor if executor is not None else InProcess(),
+            retries=retries,
+            on_event=on_event,
+        )

@@ -1,0 +1,183 @@
+"""Cells on real engines with real training: worker processes, a Dask LocalCluster on
+loopback, a driver killed with SIGKILL, a worker killed mid-cell, corrupt records."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from study.execution import CellFailed, CellStarted, DaskCluster, Event, InProcess, LocalPool
+from study.profiles import get_profile
+from study.records import (
+    CorruptRecord,
+    CorruptRecordWarning,
+    read_record,
+    reproducible_part,
+    write_record,
+)
+from study.runner import cell_path, load_finished, pending_cells, run_study
+from study.settings import StudySpec
+
+# Two tiny cells (about 5 s each here) under two strategies that use different libraries.
+CLI_SPEC = [
+    "--profile", "smoke", "--strategies", "random_search,skopt_bayes",
+    "--seeds", "1", "--budget", "2", "--max-epochs", "2", "--study", "tiny",
+]  # fmt: skip
+SPEC: StudySpec = get_profile("smoke").with_overrides(
+    name="tiny", strategies=("random_search", "skopt_bayes"), seeds=(0,), budget=2, max_epochs=2
+)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def records(directory: Path) -> dict[str, dict[str, Any]]:
+    return {
+        p.name: reproducible_part(read_record(p))
+        for p in sorted((directory / "cells").glob("*.json"))
+    }
+
+
+@pytest.fixture(scope="module")
+def reference_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole study, uninterrupted, one cell after another in this process."""
+    result = run_study(SPEC, tmp_path_factory.mktemp("reference"), InProcess())
+    assert sorted(result.finished) == sorted(SPEC.cells()) and not result.failed
+    return result.directory
+
+
+@pytest.fixture(scope="module")
+def reference(reference_dir: Path) -> dict[str, dict[str, Any]]:
+    return records(reference_dir)
+
+
+@pytest.mark.slow
+def test_local_workers_and_dask_give_identical_records(
+    reference: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    # Bit for bit: op determinism on, every stream seeded from the cell, one thread per
+    # worker process or two in this one; only timings and the environment may differ.
+    pooled = run_study(SPEC, tmp_path / "pool", LocalPool(workers=2))
+    assert records(pooled.directory) == reference
+    dask = run_study(SPEC, tmp_path / "dask", DaskCluster("local", workers=2))
+    assert records(dask.directory) == reference
+    for name in reference:
+        assert reference[name]["evaluations"] and reference[name]["test"]["metrics"]["rmse"] > 0
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+@pytest.mark.slow
+def test_driver_killed_then_resumed_gives_the_uninterrupted_records(
+    reference: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "study", "run", *CLI_SPEC, "--workers", "1", "--quiet"]
+    command += ["--results", str(tmp_path)]
+    cells = tmp_path / "tiny" / "cells"
+    driver = subprocess.Popen(
+        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 120
+    while not (cells.exists() and any(cells.glob("*.json"))):
+        assert driver.poll() is None, driver.stderr.read().decode() if driver.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    workers = psutil.Process(driver.pid).children(recursive=True)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    kept = {p.name: p.read_bytes() for p in cells.glob("*.json")}
+    assert len(kept) == 1, "killed after the first cell, before the second"
+    # Orphaned workers notice the driver is gone and stop instead of training on.
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive
+
+    resumed = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "1 already recorded" in resumed.stdout
+    assert {p.name: p.read_bytes() for p in cells.glob("*.json") if p.name in kept} == kept
+    assert records(tmp_path / "tiny") == reference
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_cell_is_reported_and_retried_up_to_the_limit(
+    reference: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    # random_search's worker is killed once (its retry succeeds); skopt_bayes's worker is
+    # killed on both attempts (given up); the study goes on either way.
+    events: list[Event] = []
+    killed: list[tuple[tuple[str, int], int]] = []
+
+    def kill_workers(event: Event) -> None:
+        events.append(event)
+        if not isinstance(event, CellStarted) or event.pid is None:
+            return
+        tries = sum(cell == event.cell for cell, _ in killed)
+        if tries < (1 if event.cell[0] == "random_search" else 2):
+            killed.append((event.cell, event.pid))
+            # A second into the cell: TensorFlow is training by then.
+            threading.Timer(1.0, os.kill, (event.pid, signal.SIGKILL)).start()
+
+    result = run_study(SPEC, tmp_path, LocalPool(workers=1), retries=1, on_event=kill_workers)
+    failures = [e for e in events if isinstance(e, CellFailed)]
+    assert [(e.cell, e.retrying) for e in failures] == [
+        (("random_search", 0), True),
+        (("skopt_bayes", 0), True),
+        (("skopt_bayes", 0), False),
+    ]
+    for event, (_, pid) in zip(failures, killed, strict=True):
+        assert f"worker process {pid} died mid-cell" in event.error
+    assert result.finished == [("random_search", 0)]
+    assert list(result.failed) == [("skopt_bayes", 0)]
+    assert records(result.directory) == {
+        "random_search-seed0.json": reference["random_search-seed0.json"]
+    }
+    assert pending_cells(result.directory, SPEC) == [("skopt_bayes", 0)]
+
+
+def test_a_corrupt_record_is_moved_aside_and_only_its_cell_reruns(
+    reference: dict[str, dict[str, Any]], reference_dir: Path, tmp_path: Path
+) -> None:
+    directory = tmp_path / SPEC.name
+    shutil.copytree(reference_dir, directory)
+    broken = cell_path(directory, "skopt_bayes", 0)
+    intact = cell_path(directory, "random_search", 0)
+    intact_bytes = intact.read_bytes()
+    broken.write_bytes(broken.read_bytes()[:-200])  # truncated mid-write, say
+
+    with pytest.warns(CorruptRecordWarning, match="not readable JSON"):
+        assert pending_cells(directory, SPEC) == [("skopt_bayes", 0)]
+    assert not broken.exists()
+    assert len(list(broken.parent.glob("skopt_bayes-seed0.json.corrupt-*"))) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the intact record reads without a warning
+        assert load_finished(directory, "random_search", 0) is not None
+
+    rerun = run_study(SPEC, tmp_path, InProcess())
+    assert rerun.finished == [("skopt_bayes", 0)]
+    assert intact.read_bytes() == intact_bytes
+    assert records(directory) == reference
+
+
+def test_records_are_checked_for_schema_and_checksum(tmp_path: Path) -> None:
+    path = tmp_path / "cell.json"
+    record = {k: None for k in ("study", "strategy", "seed", "spec", "incumbent", "budget")}
+    record |= {"evaluations": [], "test": {}, "timings": {}, "environment": {}}
+    write_record(path, record)
+    assert read_record(path)["seed"] is None
+    path.write_text(path.read_text().replace('"seed": null', '"seed": 3'))
+    with pytest.raises(CorruptRecord, match="checksum mismatch"):
+        read_record(path)
+    path.write_text('{"study": "tiny"}')
+    with pytest.raises(CorruptRecord, match="missing"):
+        read_record(path)
