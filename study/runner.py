@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
-
 from threadpoolctl import threadpool_limits
 
 from study.errors import UsageError
