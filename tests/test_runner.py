@@ -46,7 +46,7 @@ def spec(name: str = "s", budget: int = 3, **changes: object) -> StudySpec:
 
 
 def test_study_writes_one_complete_record_per_cell(tmp_path: Path, fake_problem: str) -> None:
-    directory = run_study(spec(), tmp_path)
+    directory = run_study(spec(), tmp_path).directory
     for strategy, seed in spec().cells():
         record = read_record(cell_path(directory, strategy, seed))
         assert record["strategy"] == strategy and record["seed"] == seed
@@ -59,22 +59,20 @@ def test_study_writes_one_complete_record_per_cell(tmp_path: Path, fake_problem:
 
 
 def test_rerun_runs_only_missing_cells(tmp_path: Path, fake_problem: str) -> None:
-    directory = run_study(spec(), tmp_path)
+    directory = run_study(spec(), tmp_path).directory
     kept = cell_path(directory, "random_search", 0)
     removed = cell_path(directory, "skopt_bayes", 1)
     before = kept.read_bytes()
     removed.unlink()
     assert pending_cells(directory, spec()) == [("skopt_bayes", 1)]
-    ran: list[tuple[str, int]] = []
-    run_study(spec(), tmp_path, on_cell_done=lambda s, k, r: ran.append((s, k)))
-    assert ran == [("skopt_bayes", 1)]
+    assert run_study(spec(), tmp_path).finished == [("skopt_bayes", 1)]
     assert kept.read_bytes() == before
     assert removed.exists()
 
 
 def test_same_seed_gives_the_same_records(tmp_path: Path, fake_problem: str) -> None:
-    a = run_study(spec("a"), tmp_path)
-    b = run_study(spec("b"), tmp_path)
+    a = run_study(spec("a"), tmp_path).directory
+    b = run_study(spec("b"), tmp_path).directory
     for strategy, seed in spec().cells():
         ra = read_record(cell_path(a, strategy, seed))["evaluations"]
         rb = read_record(cell_path(b, strategy, seed))["evaluations"]
