@@ -40,13 +40,16 @@ def build_network(config: dict[str, Any], n_features: int) -> keras.Sequential:
 
 
 def compile_network(
-    model: keras.Model, config: dict[str, Any], steps_per_execution: int = 1
+    model: keras.Model,
+    config: dict[str, Any],
+    steps_per_execution: int = 1,
+    metrics: bool = True,
 ) -> keras.Model:
     optimizer = OPTIMIZERS[config["optimizer"]](learning_rate=config["learning_rate"])
     model.compile(
         optimizer=optimizer,
         loss="mse",
-        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")] if metrics else None,
         steps_per_execution=steps_per_execution,
     )
     return model
@@ -80,7 +83,11 @@ def architecture(config: dict[str, Any], n_features: int, steps_per_execution: i
 
 
 class ModelPool:
-    """Compiled models kept by architecture, handed out reset to a fresh build's state."""
+    """Compiled models kept by architecture, handed out reset to a fresh build's state.
+
+    Pooled models are compiled without the RMSE metric: the protocol scores predictions
+    itself, and a metric nobody reads costs ops in every training step.
+    """
 
     def __init__(self, capacity: int = 4) -> None:
         self.capacity = capacity
@@ -106,7 +113,7 @@ class ModelPool:
         key = architecture(config, n_features, steps_per_execution)
         model = self._models.pop(key, None)
         if model is None:
-            model = compile_network(fresh, config, steps_per_execution)
+            model = compile_network(fresh, config, steps_per_execution, metrics=False)
             self.built += 1
         else:
             _load_initial_state(model, fresh, float(config["learning_rate"]))
