@@ -2,6 +2,7 @@
 
     pytest benchmarks/ -k bayes                        # only the matching strategies
     pytest benchmarks/ --tunebench-profile smoke       # or TUNEBENCH_PROFILE=smoke
+    pytest benchmarks/ -k perf                         # the performance benchmarks only
 
 Cells already recorded under results/<study>/ are not run again (an interrupted study
 resumes); their recorded figures are still reported.
@@ -30,6 +31,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("TUNEBENCH_RESULTS", "results"),
         help="results root (env TUNEBENCH_RESULTS; default results/)",
     )
+    group.addoption(
+        "--perf-long",
+        action="store_true",
+        help="performance benchmarks (-k perf) with larger samples: more paired "
+        "configs, a longer cell, 200 evaluations for the memory check",
+    )
 
 
 def _spec(config: pytest.Config) -> Any:
@@ -48,7 +55,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    cells = [item.callspec.params["cell"] for item in session.items if hasattr(item, "callspec")]
+    cells = [
+        item.callspec.params["cell"]
+        for item in session.items
+        if hasattr(item, "callspec") and "cell" in item.callspec.params
+    ]
     if not cells:
         return
     config = session.config

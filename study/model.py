@@ -1,7 +1,15 @@
-"""The MLP every strategy tunes, built from a config (the lab's Keras model, widened)."""
+"""The MLP every strategy tunes, built from a config (the lab's Keras model, widened).
+
+Building and compiling a model is cheap; tracing its training, evaluation and prediction
+functions is not (about as long as several epochs of the MLP on 2 cores). ``ModelPool``
+keeps the last few compiled models by architecture, so a config trained again on the same
+shapes (every fold of a k-fold evaluation, the final retrain, a Hyperband rung) reuses the
+traced functions: the pooled model is reset to exactly the state a fresh build would have.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import keras
@@ -13,12 +21,8 @@ OPTIMIZERS = {
 }
 
 
-def build_mlp(
-    config: dict[str, Any],
-    n_features: int,
-    steps_per_execution: int = 1,
-    meta: dict[str, Any] | None = None,  # scikeras passes its metadata; the config decides
-) -> keras.Model:
+def build_network(config: dict[str, Any], n_features: int) -> keras.Sequential:
+    """The uncompiled MLP; its initial weights come from the seeded random streams."""
     regularizer = keras.regularizers.L2(config["l2"]) if config["l2"] > 0 else None
     layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,))]
     for _ in range(int(config["n_hidden"])):
@@ -32,12 +36,103 @@ def build_mlp(
         if config["dropout"] > 0:
             layers.append(keras.layers.Dropout(config["dropout"]))
     layers.append(keras.layers.Dense(1))
-    model = keras.Sequential(layers)
+    return keras.Sequential(layers)
+
+
+def compile_network(
+    model: keras.Model,
+    config: dict[str, Any],
+    steps_per_execution: int = 1,
+    metrics: bool = True,
+) -> keras.Model:
     optimizer = OPTIMIZERS[config["optimizer"]](learning_rate=config["learning_rate"])
     model.compile(
         optimizer=optimizer,
         loss="mse",
-        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")] if metrics else None,
         steps_per_execution=steps_per_execution,
     )
     return model
+
+
+def build_mlp(
+    config: dict[str, Any],
+    n_features: int,
+    steps_per_execution: int = 1,
+    meta: dict[str, Any] | None = None,  # scikeras passes its metadata; the config decides
+) -> keras.Model:
+    """A freshly built and compiled MLP (a scikeras ``model=`` callable)."""
+    return compile_network(build_network(config, n_features), config, steps_per_execution)
+
+
+def architecture(config: dict[str, Any], n_features: int, steps_per_execution: int) -> tuple:
+    """Everything that is baked into a traced training function as a constant or a shape.
+
+    The learning rate is not: Keras keeps it in an optimizer variable.
+    """
+    hidden: tuple = ()
+    if int(config["n_hidden"]) > 0:  # without hidden layers, width and activation are moot
+        hidden = (
+            int(config["n_hidden"]),
+            int(config["n_neurons"]),
+            config["activation"],
+            float(config["dropout"]),
+            float(config["l2"]),
+        )
+    return (n_features, hidden, config["optimizer"], steps_per_execution)
+
+
+class ModelPool:
+    """Compiled models kept by architecture, handed out reset to a fresh build's state.
+
+    Pooled models are compiled without the RMSE metric: the protocol scores predictions
+    itself, and a metric nobody reads costs ops in every training step.
+    """
+
+    def __init__(self, capacity: int = 4) -> None:
+        self.capacity = capacity
+        self._models: OrderedDict[tuple, keras.Model] = OrderedDict()
+        self.built = 0
+        self.reused = 0
+
+    def build(
+        self,
+        config: dict[str, Any],
+        n_features: int,
+        steps_per_execution: int = 1,
+        meta: dict[str, Any] | None = None,
+    ) -> keras.Model:
+        """Same weights and optimizer state as ``build_mlp`` (scikeras calls it seeded).
+
+        scikeras accepts functions and ``functools.partial`` objects as ``model=``; pass
+        ``functools.partial(pool.build)``.
+        """
+        # Always build the fresh network: it draws the initial weights (and dropout seeds)
+        # from exactly the random streams a fresh model would, under scikeras' seeding.
+        fresh = build_network(config, n_features)
+        key = architecture(config, n_features, steps_per_execution)
+        model = self._models.pop(key, None)
+        if model is None:
+            model = compile_network(fresh, config, steps_per_execution, metrics=False)
+            self.built += 1
+        else:
+            _load_initial_state(model, fresh, float(config["learning_rate"]))
+            self.reused += 1
+        self._models[key] = model
+        while len(self._models) > self.capacity:
+            self._models.popitem(last=False)
+        return model
+
+    def clear(self) -> None:
+        self._models.clear()
+
+
+def _load_initial_state(model: keras.Model, fresh: keras.Model, learning_rate: float) -> None:
+    for target, source in zip(model.layers, fresh.layers, strict=True):
+        for variable, value in zip(target.variables, source.variables, strict=True):
+            variable.assign(value)  # weights, and dropout's seed-generator state
+    optimizer = model.optimizer
+    # A new optimizer starts at iteration 0 with zero moments; only the learning rate differs.
+    for variable in optimizer.variables:
+        variable.assign(keras.ops.zeros_like(variable))
+    optimizer.learning_rate.assign(learning_rate)

@@ -11,6 +11,7 @@ stream, whatever the strategy, so the same config scores the same under every st
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from sklearn.model_selection import KFold, ShuffleSplit, train_test_split
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 
 from study.data import Dataset
-from study.model import build_mlp
+from study.model import ModelPool
 from study.outcome import Outcome, TestScore
 from study.seeding import derive_seed
 from study.settings import ProtocolSettings
@@ -36,6 +37,8 @@ METRIC_DIRECTIONS = {"rmse": "min", "r2": "max"}
 # Called after every epoch of the first fold with (epoch, validation objective); returning
 # True stops that evaluation early (pruning). Charged epochs are the ones trained.
 EpochReport = Callable[[int, float], bool]
+
+TF_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,16 @@ def _configure_tensorflow() -> None:
 
     # Bit-for-bit repeatable training for a given seed; costs little for dense nets on CPU.
     tf.config.experimental.enable_op_determinism()
+    # The MLP's ops are tiny: handing them to a thread pool costs more than it saves, and a
+    # study may run one worker per core. TensorFlow fixes its pools when its runtime starts,
+    # so this only takes effect if nothing has run a TensorFlow op yet in this process.
+    threading = tf.config.threading
+    if threading.get_intra_op_parallelism_threads() == 0:
+        try:
+            threading.set_intra_op_parallelism_threads(TF_THREADS)
+            threading.set_inter_op_parallelism_threads(TF_THREADS)
+        except RuntimeError:
+            pass
 
 
 def make_preprocessor(kind: str, seed: int, n_samples: int) -> Any:
@@ -81,6 +94,9 @@ class MLPRegressionProtocol:
         # A diverged or failed evaluation scores this: finite for the optimisers, and far
         # worse than predicting the mean (whose RMSE is the target's standard deviation).
         self.penalty = float(3.0 * np.std(self.y_train))
+        self._prepared: dict[int | str, _Prepared] = {}
+        self._models = ModelPool()
+        self._build_model = functools.partial(self._models.build)  # what scikeras accepts
 
     @property
     def max_epochs(self) -> int:
@@ -98,6 +114,35 @@ class MLPRegressionProtocol:
             )
         return [_Fold(tr, va) for tr, va in splitter.split(self.X_train)]
 
+    # --- data, prepared once per fold ---------------------------------------------------
+
+    def _fold_data(self, i: int) -> _Prepared:
+        if i not in self._prepared:
+            fold = self.folds[i]
+            self._prepared[i] = _Prepared.make(
+                self.settings.preprocessing,
+                derive_seed(self.seed, "init", i),
+                self.X_train[fold.train],
+                self.y_train[fold.train],
+                self.X_train[fold.valid],
+                self.y_train[fold.valid],
+                validate=True,
+            )
+        return self._prepared[i]
+
+    def _final_data(self) -> _Prepared:
+        if "final" not in self._prepared:
+            self._prepared["final"] = _Prepared.make(
+                self.settings.preprocessing,
+                derive_seed(self.seed, "init", "final"),
+                self.X_train,
+                self.y_train,
+                self.X_test,
+                self.y_test,
+                validate=False,
+            )
+        return self._prepared["final"]
+
     # --- scoring -----------------------------------------------------------------------
 
     def evaluate(
@@ -110,13 +155,11 @@ class MLPRegressionProtocol:
         fit_seconds = 0.0
         epoch_scores: list[float] = []
         status = "ok"
-        for i, fold in enumerate(self.folds):
+        error: str | None = None
+        for i in range(len(self.folds)):
             fit = self._fit(
                 config,
-                self.X_train[fold.train],
-                self.y_train[fold.train],
-                self.X_train[fold.valid],
-                self.y_train[fold.valid],
+                lambda i=i: self._fold_data(i),
                 epochs=epochs,
                 init_seed=derive_seed(self.seed, "init", i),
                 report=report if i == 0 else None,
@@ -126,11 +169,12 @@ class MLPRegressionProtocol:
             if i == 0:
                 epoch_scores = fit.epoch_scores
             if fit.status != "ok":
-                status = fit.status
+                status, error = fit.status, fit.error
                 break
+            y_valid = self._fold_data(i).y_score
             best_epochs.append(fit.best_epoch)
-            rmses.append(_rmse(self.y_train[fold.valid], fit.predictions))
-            r2s.append(float(r2_score(self.y_train[fold.valid], fit.predictions)))
+            rmses.append(_rmse(y_valid, fit.predictions))
+            r2s.append(float(r2_score(y_valid, fit.predictions)))
             if fit.pruned:
                 status = "pruned"
                 break
@@ -143,6 +187,7 @@ class MLPRegressionProtocol:
                 best_epoch=math.nan,
                 fit_seconds=fit_seconds,
                 status=status,  # type: ignore[arg-type]
+                error=error,
                 epoch_scores=epoch_scores,
             )
         rmse = float(np.mean(rmses))
@@ -162,13 +207,9 @@ class MLPRegressionProtocol:
         """Retrain on the whole training split for ``epochs`` and score on the test split."""
         fit = self._fit(
             config,
-            self.X_train,
-            self.y_train,
-            None,
-            None,
+            self._final_data,
             epochs=max(1, epochs),
             init_seed=derive_seed(self.seed, "init", "final"),
-            X_score=self.X_test,
         )
         if fit.status != "ok":
             return TestScore(
@@ -176,6 +217,7 @@ class MLPRegressionProtocol:
                 epochs=fit.epochs_run,
                 fit_seconds=fit.seconds,
                 status=fit.status,  # type: ignore[arg-type]
+                error=fit.error,
             )
         return TestScore(
             metrics={
@@ -191,25 +233,22 @@ class MLPRegressionProtocol:
     def _fit(
         self,
         config: dict[str, Any],
-        X_tr: np.ndarray,
-        y_tr: np.ndarray,
-        X_va: np.ndarray | None,
-        y_va: np.ndarray | None,
+        data: Callable[[], _Prepared],
         *,
         epochs: int,
         init_seed: int,
         report: EpochReport | None = None,
-        X_score: np.ndarray | None = None,
     ) -> _Fit:
-        pre = make_preprocessor(self.settings.preprocessing, init_seed, len(X_tr)).fit(X_tr)
-        X_tr_t = pre.transform(X_tr).astype(np.float32)
-        y_tr_f = y_tr.astype(np.float32)
+        # Timed from the first use of the fold's data, whose preparation it then includes.
+        start = time.perf_counter()
+        prepared = data()
         callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
         fit_kwargs: dict[str, Any] = {}
-        X_va_t = None
-        if X_va is not None and y_va is not None:
-            X_va_t = pre.transform(X_va).astype(np.float32)
-            fit_kwargs["validation_data"] = (X_va_t, y_va.astype(np.float32))
+        if prepared.validate:
+            fit_kwargs["validation_data"] = (prepared.X_score, prepared.y_score32)
+            # One step per validation pass: the same mean loss as batches of 32, without a
+            # hundred round trips per epoch.
+            fit_kwargs["validation_batch_size"] = len(prepared.y_score)
             callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor="val_loss",
@@ -219,12 +258,10 @@ class MLPRegressionProtocol:
             )
             if report is not None:
                 callbacks.append(_Reporter(report))
-        # Drops the previous model's graph so that memory stays flat over a long cell.
-        keras.backend.clear_session(free_memory=True)
         regressor = KerasRegressor(
-            model=build_mlp,
+            model=self._build_model,
             model__config=config,
-            model__n_features=X_tr.shape[1],
+            model__n_features=prepared.X_fit.shape[1],
             model__steps_per_execution=self.settings.steps_per_execution,
             batch_size=int(config["batch_size"]),
             epochs=epochs,
@@ -232,18 +269,17 @@ class MLPRegressionProtocol:
             random_state=init_seed,
             verbose=0,
         )
-        start = time.perf_counter()
         try:
-            regressor.fit(X_tr_t, y_tr_f, **fit_kwargs)
+            regressor.fit(prepared.X_fit, prepared.y_fit, **fit_kwargs)
         except Exception as exc:  # a config Keras cannot train is a failed evaluation
+            self._models.clear()  # never reuse a model left half-built
             return _Fit.failed(time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
         history = regressor.history_
         losses = np.asarray(history.get("loss", []), dtype=float)
         epochs_run = len(losses)
         if epochs_run == 0 or not np.all(np.isfinite(losses)):
             return _Fit.diverged(time.perf_counter() - start, epochs_run)
-        X_pred = X_va_t if X_score is None else pre.transform(X_score).astype(np.float32)
-        predictions = np.asarray(regressor.predict(X_pred), dtype=float).reshape(-1)
+        predictions = _predict(regressor.model_, prepared.X_score)
         seconds = time.perf_counter() - start
         if not np.all(np.isfinite(predictions)):
             return _Fit.diverged(seconds, epochs_run)
@@ -252,6 +288,51 @@ class MLPRegressionProtocol:
         epoch_scores = [math.sqrt(v) if v >= 0 else math.nan for v in (val_losses or [])]
         pruned = any(isinstance(cb, _Reporter) and cb.pruned for cb in callbacks)
         return _Fit("ok", predictions, epochs_run, best_epoch, seconds, epoch_scores, pruned)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One fold's data, preprocessed once per protocol instance and reused by every fit."""
+
+    X_fit: np.ndarray  # float32, transformed by a preprocessor fitted on these rows only
+    y_fit: np.ndarray  # float32
+    X_score: np.ndarray  # validation (or test) rows, float32, transformed the same way
+    y_score: np.ndarray  # float64, for the metrics
+    y_score32: np.ndarray  # float32, for Keras' validation loss
+    validate: bool  # early stopping on (X_score, y_score) during training
+
+    @classmethod
+    def make(
+        cls,
+        kind: str,
+        seed: int,
+        X_fit: np.ndarray,
+        y_fit: np.ndarray,
+        X_score: np.ndarray,
+        y_score: np.ndarray,
+        *,
+        validate: bool,
+    ) -> _Prepared:
+        pre = make_preprocessor(kind, seed, len(X_fit)).fit(X_fit)
+        return cls(
+            X_fit=_frozen(pre.transform(X_fit).astype(np.float32)),
+            y_fit=_frozen(y_fit.astype(np.float32)),
+            X_score=_frozen(pre.transform(X_score).astype(np.float32)),
+            y_score=_frozen(np.array(y_score, dtype=np.float64)),
+            y_score32=_frozen(y_score.astype(np.float32)),
+            validate=validate,
+        )
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)  # shared by every fit of the fold: nobody may change it
+    return array
+
+
+def _predict(model: keras.Model, X: np.ndarray) -> np.ndarray:
+    # One eager forward pass: ``Model.predict`` would trace a prediction function per model
+    # (with steps_per_execution, an unrolled one) to score a few thousand rows once.
+    return np.asarray(model(X, training=False), dtype=float).reshape(-1)
 
 
 @dataclass

@@ -1,0 +1,442 @@
+"""Performance benchmarks: what one evaluation costs, and what the harness adds to it.
+
+    pytest benchmarks/ -k perf                     # about 10 minutes on 2 cores
+    pytest benchmarks/ -k perf --perf-long         # larger samples, 100- and 200-evaluation runs
+
+1. throughput: the study's protocol against the lab's way of training (scikeras defaults:
+   batch 32, one step per call), the same configs, folds and seeds, run interleaved;
+   their final validation RMSEs compared with paired Wilcoxon signed-rank tests;
+2. harness overhead: a random_search cell's wall time that is not training;
+3. each registered strategy's own time per evaluation as a study grows, with a cheap
+   stand-in for the training (strategy overhead does not depend on it);
+4. resident memory over a long cell.
+
+Figures go to ``benchmark.extra_info`` (``--benchmark-json``) and to a printed summary.
+Nothing here asserts a timing: the machine may be shared, and targets are read as ratios.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import pytest
+from scipy import stats
+from sklearn.model_selection import ParameterSampler
+
+from study import outcome as outcomes
+from study.ledger import BudgetExhausted, Objective
+from study.problems import _california
+from study.protocol import MLPRegressionProtocol, make_preprocessor
+from study.runner import open_study, run_cell
+from study.seeding import derive_seed
+from study.settings import ProtocolSettings, StudySpec
+from study.space import get_space
+from study.strategies import STRATEGIES, get_strategy
+
+# The quick profile's protocol on the full data: 13.2k training rows, 3.3k validation rows.
+PERF_PROTOCOL = ProtocolSettings(validation="holdout", max_epochs=20, patience=4)
+# Long cells need many evaluations, so they train on a subsample for a few epochs.
+MEMORY_PROTOCOL = ProtocolSettings(validation="holdout", max_epochs=3, patience=2, max_rows=2000)
+SPACE = "lab"
+# A paired difference this small ($1k) is noise for California Housing (test RMSE ≈ 0.5).
+NON_INFERIORITY_MARGIN = 0.01
+
+
+def _sizes(config: pytest.Config) -> dict[str, int]:
+    long = config.getoption("--perf-long")
+    return {
+        "pairs": 16 if long else 6,
+        "cell_budget": 20 if long else 5,
+        "strategy_evaluations": 100 if long else 50,
+        "memory_evaluations": 200 if long else 60,
+        "memory_warmup": 20 if long else 10,
+    }
+
+
+def _run_strategy(name: str, objective: Objective) -> None:
+    """A strategy run to the end of its budget, as the runner does it (minus the records)."""
+    with contextlib.suppress(BudgetExhausted):
+        get_strategy(name)(objective, objective.space, 0)
+
+
+def _summary(capsys: pytest.CaptureFixture[str], title: str, lines: list[str]) -> None:
+    with capsys.disabled():
+        print(f"\n== {title}")
+        for line in lines:
+            print(f"   {line}")
+
+
+# --- 1. throughput of the protocol against the lab's loop ----------------------------------
+
+
+def lab_evaluate(protocol: MLPRegressionProtocol, config: dict[str, Any], epochs: int) -> float:
+    """The lab's way: a scikeras ``KerasRegressor`` with its defaults, on the protocol's folds.
+
+    Same folds, preprocessing, weight-initialisation seeds, early stopping and epochs as the
+    protocol; only how the training is driven differs. Returns the mean validation RMSE.
+    """
+    import keras
+    from scikeras.wrappers import KerasRegressor
+
+    from study.model import build_mlp
+
+    rmses = []
+    for i, fold in enumerate(protocol.folds):
+        init_seed = derive_seed(protocol.seed, "init", i)
+        X_tr, y_tr = protocol.X_train[fold.train], protocol.y_train[fold.train]
+        X_va, y_va = protocol.X_train[fold.valid], protocol.y_train[fold.valid]
+        pre = make_preprocessor(protocol.settings.preprocessing, init_seed, len(X_tr)).fit(X_tr)
+        X_tr_t, X_va_t = pre.transform(X_tr), pre.transform(X_va)
+        regressor = KerasRegressor(
+            model=build_mlp,
+            model__config=config,
+            model__n_features=X_tr.shape[1],
+            batch_size=int(config["batch_size"]),
+            epochs=epochs,
+            callbacks=[
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss",
+                    patience=protocol.settings.patience,
+                    restore_best_weights=True,
+                )
+            ],
+            random_state=init_seed,
+            verbose=0,
+        )
+        regressor.fit(X_tr_t, y_tr, validation_data=(X_va_t, y_va))
+        predictions = regressor.predict(X_va_t).reshape(-1)
+        rmses.append(math.sqrt(float(np.mean((predictions - y_va) ** 2))))
+    return float(np.mean(rmses))
+
+
+def _paired_configs(n: int) -> list[tuple[dict[str, Any], int]]:
+    space = get_space(SPACE)
+    sampler = ParameterSampler(space.to_scipy(), n_iter=n, random_state=derive_seed(0, "perf"))
+    return [(space.config(values), i % 2) for i, values in enumerate(sampler)]
+
+
+def run_paired(n: int) -> dict[str, Any]:
+    """Protocol and lab loop on the same (config, seed) pairs, interleaved (ABBA order)."""
+    protocols = {seed: MLPRegressionProtocol(_california(), PERF_PROTOCOL, seed) for seed in (0, 1)}
+    rows = []
+    for i, (config, seed) in enumerate(_paired_configs(n)):
+        protocol = protocols[seed]
+        timed: dict[str, tuple[float, float]] = {}
+        order = ("protocol", "lab") if i % 2 == 0 else ("lab", "protocol")
+        for kind in order:
+            start = time.perf_counter()
+            if kind == "protocol":
+                outcome = protocol.evaluate(config, PERF_PROTOCOL.max_epochs)
+                assert outcome.status == "ok", outcome
+                rmse = outcome.metrics["rmse"]
+            else:
+                rmse = lab_evaluate(protocol, config, PERF_PROTOCOL.max_epochs)
+            timed[kind] = (time.perf_counter() - start, rmse)
+        rows.append({"config": config, "seed": seed, **timed})
+    return {"rows": rows}
+
+
+def _wilcoxon(x: np.ndarray, **kwargs: Any) -> float:
+    if np.allclose(x, 0):
+        return 1.0
+    return float(stats.wilcoxon(x, zero_method="pratt", **kwargs).pvalue)
+
+
+@pytest.fixture(scope="session")
+def perf_state() -> dict[str, Any]:
+    """Figures one perf benchmark hands to another within a run."""
+    return {}
+
+
+def test_perf_protocol_throughput(
+    benchmark: Any,
+    pytestconfig: pytest.Config,
+    perf_state: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    n = _sizes(pytestconfig)["pairs"]
+    result = benchmark.pedantic(run_paired, args=(n,), rounds=1, iterations=1)
+    rows = result["rows"]
+    proto_s = np.array([r["protocol"][0] for r in rows])
+    lab_s = np.array([r["lab"][0] for r in rows])
+    proto_rmse = np.array([r["protocol"][1] for r in rows])
+    lab_rmse = np.array([r["lab"][1] for r in rows])
+    diff = proto_rmse - lab_rmse
+    figures = {
+        "pairs": n,
+        "protocol_evaluations_per_minute": 60 * n / proto_s.sum(),
+        "lab_evaluations_per_minute": 60 * n / lab_s.sum(),
+        "throughput_ratio": lab_s.sum() / proto_s.sum(),
+        "median_pair_speedup": float(np.median(lab_s / proto_s)),
+        "protocol_seconds_median": float(np.median(proto_s)),
+        "lab_seconds_median": float(np.median(lab_s)),
+        "protocol_val_rmse_quartiles": np.percentile(proto_rmse, [25, 50, 75]).tolist(),
+        "lab_val_rmse_quartiles": np.percentile(lab_rmse, [25, 50, 75]).tolist(),
+        "val_rmse_median_difference": float(np.median(diff)),
+        "val_rmse_max_abs_difference": float(np.max(np.abs(diff))),
+        # Two-sided: any difference at all between the two ways of training.
+        "wilcoxon_two_sided_p": _wilcoxon(diff),
+        # Non-inferiority: H1 = the protocol's RMSE is below the lab's plus the margin.
+        "non_inferiority_margin": NON_INFERIORITY_MARGIN,
+        "wilcoxon_non_inferiority_p": _wilcoxon(diff - NON_INFERIORITY_MARGIN, alternative="less"),
+    }
+    benchmark.extra_info.update(figures)
+    perf_state["protocol_seconds_median"] = figures["protocol_seconds_median"]
+    _summary(
+        capsys,
+        "protocol vs lab-style loop (same configs, folds, seeds; interleaved)",
+        [
+            f"evaluations/min: protocol {figures['protocol_evaluations_per_minute']:.2f}, "
+            f"lab {figures['lab_evaluations_per_minute']:.2f}; "
+            f"ratio {figures['throughput_ratio']:.2f}x "
+            f"(median per pair {figures['median_pair_speedup']:.2f}x, n={n})",
+            f"val RMSE quartiles: protocol {_fmt(figures['protocol_val_rmse_quartiles'])}, "
+            f"lab {_fmt(figures['lab_val_rmse_quartiles'])}",
+            f"paired difference protocol-lab: median {figures['val_rmse_median_difference']:+.4f}, "
+            f"max |d| {figures['val_rmse_max_abs_difference']:.4f}; Wilcoxon signed-rank "
+            f"two-sided p={figures['wilcoxon_two_sided_p']:.3f}, non-inferiority "
+            f"(margin {NON_INFERIORITY_MARGIN}) one-sided p="
+            f"{figures['wilcoxon_non_inferiority_p']:.3f}",
+        ],
+    )
+    assert np.all(np.isfinite(proto_rmse)) and np.all(np.isfinite(lab_rmse))
+
+
+def _fmt(values: list[float]) -> str:
+    return "[" + ", ".join(f"{v:.4f}" for v in values) + "]"
+
+
+# --- 2. harness overhead of a random_search cell -------------------------------------------
+
+
+def _process_start_seconds() -> float:
+    """A fresh interpreter importing what ``python -m study run`` imports before training."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "import study.cli, study.runner, study.protocol, study.strategies"],
+        check=True,
+        env=dict(os.environ),
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def test_perf_harness_overhead(
+    benchmark: Any,
+    pytestconfig: pytest.Config,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    budget = _sizes(pytestconfig)["cell_budget"]
+    spec = StudySpec(
+        name="perf",
+        problem="california_mlp",
+        space=SPACE,
+        strategies=("random_search",),
+        seeds=(0,),
+        budget=budget,
+        protocol=PERF_PROTOCOL,
+    )
+    directory = open_study(tmp_path, spec)
+    _california()  # the data is loaded once per process, like in a study
+    start = time.perf_counter()
+    record = benchmark.pedantic(
+        run_cell, args=(spec, "random_search", 0, directory), rounds=1, iterations=1
+    )
+    wall = time.perf_counter() - start
+    fits = sum(e["fit_seconds"] for e in record["evaluations"]) + record["test"]["fit_seconds"]
+    process_start = _process_start_seconds()
+    figures = {
+        "evaluations": len(record["evaluations"]),
+        "cell_wall_seconds": wall,
+        "fit_seconds": fits,
+        "harness_overhead_fraction": (wall - fits) / wall,
+        "strategy_overhead_seconds": record["timings"]["overhead_seconds"],
+        "process_start_seconds": process_start,
+        # A study runs every cell in one process: its start is paid once per study.
+        "overhead_fraction_with_process_start": (wall - fits + process_start)
+        / (wall + process_start),
+    }
+    benchmark.extra_info.update(figures)
+    _summary(
+        capsys,
+        f"harness overhead, random_search cell ({budget} evaluations + final retrain)",
+        [
+            f"wall {wall:.1f} s, training {fits:.1f} s: overhead "
+            f"{100 * figures['harness_overhead_fraction']:.2f}% of the cell "
+            f"(strategy's own {figures['strategy_overhead_seconds']:.2f} s)",
+            f"process start {process_start:.1f} s once per study; counted against this one "
+            f"cell: {100 * figures['overhead_fraction_with_process_start']:.1f}%",
+        ],
+    )
+    assert record["evaluations"]
+
+
+# --- 3. each strategy's own overhead as the study grows ------------------------------------
+
+
+class StandInEvaluator:
+    """Instant, deterministic scores shaped like the MLP's (a smooth bowl plus fidelity).
+
+    Strategy overhead (surrogate fitting, sampling, bookkeeping) depends on how many
+    evaluations a strategy has seen, not on how long they took, so a stand-in lets one
+    study reach 100 evaluations in seconds (GP-based strategies take minutes: their own cost).
+    """
+
+    max_epochs = PERF_PROTOCOL.max_epochs
+    penalty = 3.5
+
+    def evaluate(self, config: dict[str, Any], epochs: int, report: Any = None) -> outcomes.Outcome:
+        base = (
+            0.5
+            + 0.05 * (math.log10(config["learning_rate"]) + 2.5) ** 2
+            + 0.02 * abs(config["n_hidden"] - 2)
+            + 0.1 / (1 + config["n_neurons"])
+            + {"adam": 0.0, "rmsprop": 0.01, "sgd": 0.05}[config["optimizer"]]
+        )
+        noise = (derive_seed(0, repr(sorted(config.items()))) % 1000) / 1e5
+        trained, score = epochs, base
+        for epoch in range(1, epochs + 1):
+            score = base + noise + 0.5 / epoch
+            if report is not None and report(epoch, score):
+                trained = epoch
+                break
+        pruned = trained < epochs
+        return outcomes.Outcome(
+            score=score,
+            metrics={"rmse": score, "r2": 1 - score},
+            fold_metrics={"rmse": [score], "r2": [1 - score]},
+            epochs_run=trained,
+            best_epoch=float(trained),
+            fit_seconds=0.0,
+            status="pruned" if pruned else "ok",
+        )
+
+    def test(self, config: dict[str, Any], epochs: int) -> outcomes.TestScore:
+        return outcomes.TestScore(metrics={"rmse": 0.5, "r2": 0.5}, epochs=epochs, fit_seconds=0.0)
+
+
+def _real_evaluation_seconds(perf_state: dict[str, Any]) -> float:
+    """Median seconds of one full-fidelity protocol evaluation at the perf settings."""
+    if "protocol_seconds_median" not in perf_state:
+        protocol = MLPRegressionProtocol(_california(), PERF_PROTOCOL, 0)
+        seconds = []
+        for config, _ in _paired_configs(3):
+            start = time.perf_counter()
+            protocol.evaluate(config, PERF_PROTOCOL.max_epochs)
+            seconds.append(time.perf_counter() - start)
+        perf_state["protocol_seconds_median"] = statistics.median(seconds)
+    return perf_state["protocol_seconds_median"]
+
+
+WINDOWS = ((0, 10), (40, 50), (90, 100))
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES), ids=lambda s: f"perf-{s}")
+def test_perf_strategy_overhead(
+    benchmark: Any,
+    pytestconfig: pytest.Config,
+    perf_state: dict[str, Any],
+    strategy: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    n = _sizes(pytestconfig)["strategy_evaluations"]
+    space = get_space(SPACE)
+    objective = Objective(StandInEvaluator(), space, budget=n)
+
+    benchmark.pedantic(_run_strategy, args=(strategy, objective), rounds=1, iterations=1)
+    evaluations = objective.evaluations
+    real_seconds = _real_evaluation_seconds(perf_state)
+    figures: dict[str, Any] = {
+        "evaluations": len(evaluations),
+        "real_evaluation_seconds": real_seconds,
+    }
+    lines = []
+    for low, high in WINDOWS:
+        window = evaluations[low:high]
+        if not window:
+            continue
+        overhead = statistics.median(e.overhead_seconds for e in window)
+        # A low-fidelity evaluation trains for a fraction of the epochs: compare with that.
+        training = real_seconds * statistics.mean(e.cost for e in window)
+        figures[f"overhead_seconds_{low + 1}_{high}"] = overhead
+        figures[f"overhead_fraction_{low + 1}_{high}"] = overhead / training
+        lines.append(
+            f"evaluations {low + 1}-{high}: {1000 * overhead:.1f} ms per evaluation = "
+            f"{100 * overhead / training:.2f}% of its training"
+        )
+    benchmark.extra_info.update(figures)
+    _summary(
+        capsys,
+        f"{strategy}: own overhead ({len(evaluations)} evaluations, training "
+        f"{real_seconds:.1f} s per full-fidelity evaluation)",
+        lines,
+    )
+    assert evaluations, f"{strategy} evaluated nothing"
+
+
+# --- 4. resident memory over a long cell --------------------------------------------------
+
+
+class _RssProbe:
+    """Wraps an evaluator and samples the process's resident memory after each evaluation."""
+
+    def __init__(self, inner: MLPRegressionProtocol) -> None:
+        self.inner = inner
+        self.max_epochs = inner.max_epochs
+        self.penalty = inner.penalty
+        self.rss: list[int] = []
+        self._process = psutil.Process()
+
+    def evaluate(self, config: dict[str, Any], epochs: int, report: Any = None) -> outcomes.Outcome:
+        outcome = self.inner.evaluate(config, epochs, report)
+        self.rss.append(self._process.memory_info().rss)
+        return outcome
+
+    def test(self, config: dict[str, Any], epochs: int) -> outcomes.TestScore:
+        return self.inner.test(config, epochs)
+
+
+def test_perf_memory_long_cell(
+    benchmark: Any, pytestconfig: pytest.Config, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sizes = _sizes(pytestconfig)
+    n, warmup = sizes["memory_evaluations"], sizes["memory_warmup"]
+    probe = _RssProbe(MLPRegressionProtocol(_california(), MEMORY_PROTOCOL, 0))
+    space = get_space(SPACE)
+    objective = Objective(probe, space, budget=n)
+    gc.collect()
+
+    benchmark.pedantic(_run_strategy, args=("random_search", objective), rounds=1, iterations=1)
+    rss = np.array(probe.rss, dtype=float) / 2**20
+    after_warmup, final = float(rss[warmup - 1]), float(rss[-1])
+    figures = {
+        "evaluations": len(rss),
+        "warmup_evaluations": warmup,
+        "rss_mib_after_warmup": after_warmup,
+        "rss_mib_final": final,
+        "rss_mib_peak": float(rss.max()),
+        "rss_growth_fraction": (final - after_warmup) / after_warmup,
+    }
+    benchmark.extra_info.update(figures)
+    _summary(
+        capsys,
+        f"resident memory, random_search cell of {len(rss)} real evaluations",
+        [
+            f"after {warmup} evaluations {after_warmup:.0f} MiB, after {len(rss)} "
+            f"{final:.0f} MiB (peak {figures['rss_mib_peak']:.0f} MiB): growth "
+            f"{100 * figures['rss_growth_fraction']:+.1f}%"
+        ],
+    )
+    assert len(rss) == n

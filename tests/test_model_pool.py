@@ -1,0 +1,70 @@
+"""A pooled model trains exactly like a freshly built one: reuse only saves the tracing."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pytest
+from scikeras.wrappers import KerasRegressor
+
+from study.model import ModelPool, architecture, build_mlp
+from study.space import MODEL_DEFAULTS
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(256, 8)).astype(np.float32)
+Y = (X[:, 0] - 0.5 * X[:, 1] + 0.1 * RNG.normal(size=256)).astype(np.float32)
+
+
+def fit_predict(model: Any, config: dict[str, Any], seed: int) -> np.ndarray:
+    regressor = KerasRegressor(
+        model=model,
+        model__config=config,
+        model__n_features=X.shape[1],
+        model__steps_per_execution=4,
+        batch_size=32,
+        epochs=2,
+        random_state=seed,
+        verbose=0,
+    )
+    regressor.fit(X, Y)
+    return np.asarray(regressor.model_(X, training=False)).reshape(-1)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"optimizer": "adam", "n_hidden": 2, "n_neurons": 8},
+        {"optimizer": "rmsprop", "n_hidden": 1, "n_neurons": 5, "dropout": 0.3, "l2": 1e-3},
+        {"optimizer": "sgd", "n_hidden": 0},
+    ],
+)
+def test_a_reused_model_trains_like_a_fresh_one(changes: dict[str, Any]) -> None:
+    config = dict(MODEL_DEFAULTS, **changes)
+    pool = ModelPool()
+    build = functools.partial(pool.build)
+    fit_predict(build, dict(config, learning_rate=0.03), seed=1)  # leaves trained state behind
+    reused = fit_predict(build, config, seed=2)
+    assert pool.built == 1 and pool.reused == 1
+    np.testing.assert_array_equal(reused, fit_predict(build_mlp, config, seed=2))
+
+
+def test_architecture_keys_what_a_traced_function_bakes_in() -> None:
+    config = dict(MODEL_DEFAULTS, n_hidden=2)
+    key = architecture(config, 8, 32)
+    assert architecture(dict(config, learning_rate=0.02), 8, 32) == key
+    assert architecture(dict(config, batch_size=128), 8, 32) == key
+    for changed in ({"dropout": 0.1}, {"l2": 1e-4}, {"optimizer": "adam"}, {"n_neurons": 7}):
+        assert architecture(dict(config, **changed), 8, 32) != key
+    bare = dict(MODEL_DEFAULTS, n_hidden=0)
+    assert architecture(dict(bare, n_neurons=99, activation="tanh"), 8, 32) == architecture(
+        bare, 8, 32
+    )
+
+
+def test_the_pool_keeps_only_its_capacity() -> None:
+    pool = ModelPool(capacity=2)
+    for width in (3, 4, 5, 3):
+        pool.build(dict(MODEL_DEFAULTS, n_neurons=width), 8)
+    assert pool.built == 4 and pool.reused == 0  # width 3 had been evicted by then
