@@ -35,8 +35,8 @@ from scipy import stats
 from sklearn.model_selection import ParameterSampler
 
 from study import outcome as outcomes
+from study.data import load_california
 from study.ledger import BudgetExhausted, Objective
-from study.problems import _california
 from study.protocol import MLPRegressionProtocol, make_preprocessor
 from study.runner import open_study, run_cell
 from study.seeding import derive_seed
@@ -128,7 +128,9 @@ def _paired_configs(n: int) -> list[tuple[dict[str, Any], int]]:
 
 def run_paired(n: int) -> dict[str, Any]:
     """Protocol and lab loop on the same (config, seed) pairs, interleaved (ABBA order)."""
-    protocols = {seed: MLPRegressionProtocol(_california(), PERF_PROTOCOL, seed) for seed in (0, 1)}
+    protocols = {
+        seed: MLPRegressionProtocol(load_california(), PERF_PROTOCOL, seed) for seed in (0, 1)
+    }
     rows = []
     for i, (config, seed) in enumerate(_paired_configs(n)):
         protocol = protocols[seed]
@@ -249,7 +251,7 @@ def test_perf_harness_overhead(
         protocol=PERF_PROTOCOL,
     )
     directory = open_study(tmp_path, spec)
-    _california()  # the data is loaded once per process, like in a study
+    load_california()  # the data is loaded once per process, like in a study
     start = time.perf_counter()
     record = benchmark.pedantic(
         run_cell, args=(spec, "random_search", 0, directory), rounds=1, iterations=1
@@ -330,7 +332,7 @@ class StandInEvaluator:
 def _real_evaluation_seconds(perf_state: dict[str, Any]) -> float:
     """Median seconds of one full-fidelity protocol evaluation at the perf settings."""
     if "protocol_seconds_median" not in perf_state:
-        protocol = MLPRegressionProtocol(_california(), PERF_PROTOCOL, 0)
+        protocol = MLPRegressionProtocol(load_california(), PERF_PROTOCOL, 0)
         seconds = []
         for config, _ in _paired_configs(3):
             start = time.perf_counter()
@@ -413,7 +415,7 @@ def test_perf_memory_long_cell(
 ) -> None:
     sizes = _sizes(pytestconfig)
     n, warmup = sizes["memory_evaluations"], sizes["memory_warmup"]
-    probe = _RssProbe(MLPRegressionProtocol(_california(), MEMORY_PROTOCOL, 0))
+    probe = _RssProbe(MLPRegressionProtocol(load_california(), MEMORY_PROTOCOL, 0))
     space = get_space(SPACE)
     objective = Objective(probe, space, budget=n)
     gc.collect()

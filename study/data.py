@@ -8,6 +8,7 @@ exactly as the loader would, so the loader itself then serves identical data.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import tarfile
@@ -84,6 +85,7 @@ def import_archive(archive: str | os.PathLike[str], data_home: str | None = None
     return target
 
 
+@functools.cache  # one parse per process, however many protocols and benchmarks ask
 def load_california(data_home: str | None = None) -> Dataset:
     """The 20640 × 8 features and target in $100k, as ``fetch_california_housing`` returns them."""
     from sklearn.datasets import fetch_california_housing

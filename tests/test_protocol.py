@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 
 import study.protocol as protocol_module
-from study.data import Dataset, load_california
+from study.data import load_california
 from study.protocol import MLPRegressionProtocol
 from study.runner import open_study, run_cell
 from study.settings import ProtocolSettings, StudySpec
@@ -20,13 +19,8 @@ from study.space import MODEL_DEFAULTS, SPACES, Categorical, SearchSpace
 TINY = ProtocolSettings(validation="holdout", max_epochs=2, patience=1, max_rows=1000)
 
 
-@functools.cache
-def california() -> Dataset:
-    return load_california()
-
-
 def make(seed: int, settings: ProtocolSettings = TINY) -> MLPRegressionProtocol:
-    return MLPRegressionProtocol(california(), settings, seed)
+    return MLPRegressionProtocol(load_california(), settings, seed)
 
 
 def test_test_split_is_fixed_and_folds_are_paired_by_seed() -> None:
