@@ -18,7 +18,6 @@ Nothing here asserts a timing: the machine may be shared, and targets are read a
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import os
 import statistics
@@ -29,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
 import pytest
 from scipy import stats
 from sklearn.model_selection import ParameterSampler
@@ -37,6 +35,7 @@ from sklearn.model_selection import ParameterSampler
 from study import outcome as outcomes
 from study.data import load_california
 from study.ledger import BudgetExhausted, Objective
+from study.memory import measure_memory
 from study.protocol import MLPRegressionProtocol, make_preprocessor
 from study.runner import open_study, run_cell
 from study.seeding import derive_seed
@@ -46,8 +45,8 @@ from study.strategies import STRATEGIES, get_strategy
 
 # The quick profile's protocol on the full data: 13.2k training rows, 3.3k validation rows.
 PERF_PROTOCOL = ProtocolSettings(validation="holdout", max_epochs=20, patience=4)
-# Long cells need many evaluations, so they train on a subsample for a few epochs.
-MEMORY_PROTOCOL = ProtocolSettings(validation="holdout", max_epochs=3, patience=2, max_rows=2000)
+# Long cells need many evaluations, so they train the smoke subsample for a few epochs.
+MEMORY_MAX_EPOCHS = 3
 SPACE = "lab"
 # A paired difference this small ($1k) is noise for California Housing (test RMSE ≈ 0.5).
 NON_INFERIORITY_MARGIN = 0.01
@@ -391,54 +390,28 @@ def test_perf_strategy_overhead(
 # --- 4. resident memory over a long cell --------------------------------------------------
 
 
-class _RssProbe:
-    """Wraps an evaluator and samples the process's resident memory after each evaluation."""
-
-    def __init__(self, inner: MLPRegressionProtocol) -> None:
-        self.inner = inner
-        self.max_epochs = inner.max_epochs
-        self.penalty = inner.penalty
-        self.rss: list[int] = []
-        self._process = psutil.Process()
-
-    def evaluate(self, config: dict[str, Any], epochs: int, report: Any = None) -> outcomes.Outcome:
-        outcome = self.inner.evaluate(config, epochs, report)
-        self.rss.append(self._process.memory_info().rss)
-        return outcome
-
-    def test(self, config: dict[str, Any], epochs: int) -> outcomes.TestScore:
-        return self.inner.test(config, epochs)
-
-
 def test_perf_memory_long_cell(
     benchmark: Any, pytestconfig: pytest.Config, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sizes = _sizes(pytestconfig)
     n, warmup = sizes["memory_evaluations"], sizes["memory_warmup"]
-    probe = _RssProbe(MLPRegressionProtocol(load_california(), MEMORY_PROTOCOL, 0))
-    space = get_space(SPACE)
-    objective = Objective(probe, space, budget=n)
-    gc.collect()
-
-    benchmark.pedantic(_run_strategy, args=("random_search", objective), rounds=1, iterations=1)
-    rss = np.array(probe.rss, dtype=float) / 2**20
-    after_warmup, final = float(rss[warmup - 1]), float(rss[-1])
-    figures = {
-        "evaluations": len(rss),
-        "warmup_evaluations": warmup,
-        "rss_mib_after_warmup": after_warmup,
-        "rss_mib_final": final,
-        "rss_mib_peak": float(rss.max()),
-        "rss_growth_fraction": (final - after_warmup) / after_warmup,
-    }
-    benchmark.extra_info.update(figures)
-    _summary(
-        capsys,
-        f"resident memory, random_search cell of {len(rss)} real evaluations",
-        [
-            f"after {warmup} evaluations {after_warmup:.0f} MiB, after {len(rss)} "
-            f"{final:.0f} MiB (peak {figures['rss_mib_peak']:.0f} MiB): growth "
-            f"{100 * figures['rss_growth_fraction']:+.1f}%"
-        ],
+    report = benchmark.pedantic(
+        measure_memory,
+        args=(n,),
+        kwargs={"warmup": warmup, "max_epochs": MEMORY_MAX_EPOCHS},
+        rounds=1,
+        iterations=1,
     )
-    assert len(rss) == n
+    benchmark.extra_info.update(
+        {
+            "evaluations": report.evaluations,
+            "warmup_evaluations": report.warmup,
+            "rss_mib_after_warmup": report.baseline_mb,
+            "rss_mib_final": report.final_mb,
+            "rss_mib_peak": report.peak_mb,
+            "rss_growth_fraction": report.growth_fraction,
+            "rss_trend_mib_per_100": report.slope_mb_per_100,
+        }
+    )
+    _summary(capsys, f"resident memory, one cell of {n} real evaluations", [report.summary()])
+    assert len(report.rss_mb) == n

@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from scikeras.wrappers import KerasRegressor
 from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import KFold, ShuffleSplit, train_test_split
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
+from tensorflow.python.framework import ops as tf_ops
 
 from study.data import Dataset
 from study.model import ModelPool
@@ -52,6 +54,9 @@ def _configure_tensorflow() -> None:
 
     # Bit-for-bit repeatable training for a given seed; costs little for dense nets on CPU.
     tf.config.experimental.enable_op_determinism()
+    # A tuning study traces a new training function for every new architecture by design;
+    # TensorFlow's retracing warnings would only bury the progress output.
+    tf.get_logger().setLevel("ERROR")
     # The MLP's ops are tiny: handing them to a thread pool costs more than it saves, and a
     # study may run one worker per core. TensorFlow fixes its pools when its runtime starts,
     # so this only takes effect if nothing has run a TensorFlow op yet in this process.
@@ -270,7 +275,8 @@ class MLPRegressionProtocol:
             verbose=0,
         )
         try:
-            regressor.fit(prepared.X_fit, prepared.y_fit, **fit_kwargs)
+            with released_custom_gradients():
+                regressor.fit(prepared.X_fit, prepared.y_fit, **fit_kwargs)
         except Exception as exc:  # a config Keras cannot train is a failed evaluation
             self._models.clear()  # never reuse a model left half-built
             return _Fit.failed(time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
@@ -288,6 +294,27 @@ class MLPRegressionProtocol:
         epoch_scores = [math.sqrt(v) if v >= 0 else math.nan for v in (val_losses or [])]
         pruned = any(isinstance(cb, _Reporter) and cb.pruned for cb in callbacks)
         return _Fit("ok", predictions, epochs_run, best_epoch, seconds, epoch_scores, pruned)
+
+
+@contextmanager
+def released_custom_gradients() -> Iterator[None]:
+    """Drop the gradient functions TensorFlow registers while Keras traces a training step.
+
+    Keras' optimizer sums gradients through the distribution strategy's ``all_reduce``,
+    which is a ``tf.custom_gradient``; traced in graph mode, each one registers a
+    ``CustomGradient-N`` entry in TensorFlow's global gradient registry that is never
+    removed and keeps the whole traced graph alive (megabytes per evaluation). The entries
+    are needed only while a step is being traced; the traced functions run without them.
+    """
+    registry = getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None)
+    before = set(registry) if isinstance(registry, dict) else set()
+    try:
+        yield
+    finally:
+        if isinstance(registry, dict):
+            for name in set(registry) - before:
+                if name.startswith("CustomGradient-"):
+                    del registry[name]
 
 
 @dataclass(frozen=True)
