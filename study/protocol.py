@@ -36,6 +36,8 @@ METRIC_DIRECTIONS = {"rmse": "min", "r2": "max"}
 # Called after every epoch of the first fold with (epoch, validation objective); returning
 # True stops that evaluation early (pruning). Charged epochs are the ones trained.
 EpochReport = Callable[[int, float], bool]
+# Handed the final fit's trained network and its fitted preprocessor (to save them).
+KeepModel = Callable[[keras.Model, Any], None]
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,9 @@ class MLPRegressionProtocol:
             epoch_scores=epoch_scores,
         )
 
-    def test(self, config: dict[str, Any], epochs: int) -> TestScore:
+    def test(
+        self, config: dict[str, Any], epochs: int, keep_model: KeepModel | None = None
+    ) -> TestScore:
         """Retrain on the whole training split for ``epochs`` and score on the test split."""
         fit = self._fit(
             config,
@@ -169,6 +173,7 @@ class MLPRegressionProtocol:
             epochs=max(1, epochs),
             init_seed=derive_seed(self.seed, "init", "final"),
             X_score=self.X_test,
+            keep_model=keep_model,
         )
         if fit.status != "ok":
             return TestScore(
@@ -200,6 +205,7 @@ class MLPRegressionProtocol:
         init_seed: int,
         report: EpochReport | None = None,
         X_score: np.ndarray | None = None,
+        keep_model: KeepModel | None = None,
     ) -> _Fit:
         pre = make_preprocessor(self.settings.preprocessing, init_seed, len(X_tr)).fit(X_tr)
         X_tr_t = pre.transform(X_tr).astype(np.float32)
@@ -247,6 +253,8 @@ class MLPRegressionProtocol:
         seconds = time.perf_counter() - start
         if not np.all(np.isfinite(predictions)):
             return _Fit.diverged(seconds, epochs_run)
+        if keep_model is not None:
+            keep_model(regressor.model_, pre)
         val_losses = history.get("val_loss")
         best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
         epoch_scores = [math.sqrt(v) if v >= 0 else math.nan for v in (val_losses or [])]
