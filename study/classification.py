@@ -2,8 +2,9 @@
 
 Fixed stratified test split → stratified validation folds per seed (``StratifiedKFold`` or
 one ``StratifiedShuffleSplit`` holdout) → preprocessing fitted inside each training fold
-→ the same MLP (``study.model.build_mlp``) with a sigmoid output unit trained on binary
-cross-entropy, through scikeras' ``KerasClassifier`` with the same early stopping → scores.
+→ the same MLP (``study.model.build_mlp``'s layers and initial weights) with a sigmoid on
+its output unit, trained on binary cross-entropy through scikeras' ``KerasClassifier``
+with the same early stopping → scores.
 
 Metrics: log-loss (lower is better), ROC-AUC, accuracy and F1 (higher is better), the last
 two at the 0.5 threshold with class 1 as the positive class. Strategies minimise a
@@ -37,7 +38,7 @@ from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, tra
 
 from study.data import Dataset
 from study.errors import UsageError
-from study.model import build_mlp
+from study.model import OPTIMIZERS, build_mlp
 from study.outcome import Outcome, TestScore
 from study.protocol import EpochReport, KeepModel, make_preprocessor
 from study.seeding import derive_seed
@@ -51,6 +52,27 @@ OBJECTIVES: dict[str, Callable[[dict[str, float]], float]] = {
     "roc_auc": lambda logs: 1.0 - logs.get("val_auc", math.nan),
 }
 THRESHOLD = 0.5
+
+
+def build_classifier(
+    config: dict[str, Any],
+    n_features: int,
+    steps_per_execution: int = 1,
+    meta: dict[str, Any] | None = None,  # scikeras passes its metadata; the config decides
+) -> keras.Model:
+    """The regression MLP's layers (the same initial weights for a seed) with a sigmoid on
+    the output unit, compiled for binary cross-entropy; Keras' AUC is the pruning signal."""
+    layers = build_mlp(config, n_features, steps_per_execution).layers
+    model = keras.Sequential(
+        [keras.Input(shape=(n_features,)), *layers, keras.layers.Activation("sigmoid")]
+    )
+    model.compile(
+        optimizer=OPTIMIZERS[config["optimizer"]](learning_rate=config["learning_rate"]),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.AUC(name="auc")],
+        steps_per_execution=steps_per_execution,
+    )
+    return model
 
 
 def classification_metrics(y_true: np.ndarray, probability: np.ndarray) -> dict[str, float]:
@@ -261,11 +283,10 @@ class MLPClassificationProtocol:
         # Drops the previous model's graph so that memory stays flat over a long cell.
         keras.backend.clear_session(free_memory=True)
         classifier = KerasClassifier(
-            model=build_mlp,
+            model=build_classifier,
             model__config=config,
             model__n_features=X_tr.shape[1],
             model__steps_per_execution=self.settings.steps_per_execution,
-            model__head="binary",
             batch_size=int(config["batch_size"]),
             epochs=epochs,
             callbacks=callbacks,

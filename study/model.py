@@ -18,7 +18,6 @@ def build_mlp(
     n_features: int,
     steps_per_execution: int = 1,
     meta: dict[str, Any] | None = None,  # scikeras passes its metadata; the config decides
-    head: str = "regression",  # or "binary": a sigmoid unit trained on cross-entropy
 ) -> keras.Model:
     regularizer = keras.regularizers.L2(config["l2"]) if config["l2"] > 0 else None
     layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,))]
@@ -32,16 +31,13 @@ def build_mlp(
         )
         if config["dropout"] > 0:
             layers.append(keras.layers.Dropout(config["dropout"]))
-    binary = head == "binary"
-    layers.append(keras.layers.Dense(1, activation="sigmoid" if binary else None))
+    layers.append(keras.layers.Dense(1))
     model = keras.Sequential(layers)
     optimizer = OPTIMIZERS[config["optimizer"]](learning_rate=config["learning_rate"])
     model.compile(
         optimizer=optimizer,
-        loss="binary_crossentropy" if binary else "mse",
-        metrics=[keras.metrics.AUC(name="auc")]
-        if binary
-        else [keras.metrics.RootMeanSquaredError(name="rmse")],
+        loss="mse",
+        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
         steps_per_execution=steps_per_execution,
     )
     return model
