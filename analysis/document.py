@@ -154,7 +154,8 @@ def build_document(result, figures_dir: str) -> Document:  # type: ignore[no-unt
             f"{len(study.strategies)} strategies × {len(study.seeds)} paired seeds; budget "
             f"{study.budget:g} full-fidelity evaluations of {protocol.get('max_epochs', '?')} "
             f"epochs per cell; validation `{protocol.get('validation', '?')}`; objective: "
-            f"validation {metric} ({'lower' if direction == 'min' else 'higher'} is better)."
+            f"validation {metric} ({better_text(direction)}). Metrics recorded: "
+            f"{directions_text(study.metric_directions, metric)}."
         ),
         Heading("What this study shows"),
         Bullets(findings(result)),
@@ -240,6 +241,16 @@ def build_document(result, figures_dir: str) -> Document:  # type: ignore[no-unt
             doc.add(Figure(name, caption))
     doc.add(Heading("Environment"), Bullets(environment_items(study, result.notes)))
     return doc
+
+
+def better_text(direction: str) -> str:
+    return "lower is better" if direction == "min" else "higher is better"
+
+
+def directions_text(directions: dict[str, str], first: str) -> str:
+    """Each metric with its direction, as the records declare them; ``first`` leads."""
+    names = [first, *sorted(n for n in directions if n != first)]
+    return ", ".join(f"{name} ({better_text(directions[name])})" for name in names)
 
 
 def design_text(sig) -> str:  # type: ignore[no-untyped-def]

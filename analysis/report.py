@@ -24,6 +24,8 @@ from analysis.tables import (
 
 TABLES_DIR = "tables"
 FIGURES_DIR = "figures"
+# Tables also written under the names the lab's notebooks used.
+LAB_NAMES = {"comparison": "hyperparameter_tuning_comparison"}
 
 
 @dataclass
@@ -120,9 +122,11 @@ def write_tables(result: Analysis) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables(result).items():
-        path = directory / f"{name}.csv"
-        frame.to_csv(path, index=False)
-        paths.append(path)
+        for stem in (name, LAB_NAMES.get(name)):
+            if stem is not None:
+                path = directory / f"{stem}.csv"
+                frame.to_csv(path, index=False)
+                paths.append(path)
     return paths
 
 

@@ -39,12 +39,20 @@ def strategy_colours(strategies: list[str]) -> dict[str, str]:
 # Units of each problem's target; metrics measured in target units carry them on axes.
 TARGET_UNITS = {"california_mlp": "$100k"}
 TARGET_UNIT_METRICS = ("rmse", "mae")
+DISPLAY_NAMES = {
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R²",
+    "auc": "AUC",
+    "roc_auc": "ROC-AUC",
+    "log_loss": "log-loss",
+    "f1": "F1",
+}
 
 
 def metric_label(metric: str, problem: str = "", kind: str = "validation") -> str:
     """``validation RMSE ($100k)``-style labels; units only where the metric has them."""
-    name = metric.upper() if metric in ("rmse", "mae", "r2", "auc") else metric
-    name = "R²" if metric == "r2" else name
+    name = DISPLAY_NAMES.get(metric, metric)
     unit = TARGET_UNITS.get(problem) if metric in TARGET_UNIT_METRICS else None
     return f"{kind} {name}" + (f" ({unit})" if unit else "")
 

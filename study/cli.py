@@ -1,4 +1,4 @@
-"""Command line: ``python -m study run|data|list|memory``. User errors: one line, exit status 2."""
+"""Command line: ``python -m study run|best|data|list|memory``. User errors: one line, exit status 2."""
 
 from __future__ import annotations
 
@@ -87,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("archive", type=Path)
     imp.add_argument("--data-home", default=None, help="scikit-learn data home (default: its own)")
 
+    best = sub.add_parser(
+        "best", help="best configuration per strategy and the overall winner of a study"
+    )
+    best.add_argument("study_dir", type=Path, metavar="STUDY_DIR", help="results/<study>")
+    best.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="copy the winner's saved model here (a .keras file or a directory)",
+    )
+
     sub.add_parser("list", help="list profiles, problems, spaces and strategies")
 
     memory = sub.add_parser("memory", help="resident memory of one long cell (a benchmark)")
@@ -113,6 +125,19 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space", default=None, help="search space name")
     parser.add_argument("--problem", default=None, help="problem name")
     parser.add_argument("--max-epochs", type=_positive_int, default=None)
+    parser.add_argument(
+        "--save-models",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="save each cell's retrained incumbent as <cell>.keras beside its record "
+        "(default: the profile's; on in full)",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write one TensorBoard HParams run per evaluation under results/<study>/tensorboard",
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> Any:
@@ -141,6 +166,9 @@ def spec_from_args(args: argparse.Namespace) -> Any:
         changes.setdefault("space", get_problem(args.problem).default_space)
     if args.max_epochs:
         changes["max_epochs"] = args.max_epochs
+    for name in ("save_models", "tensorboard"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
     return spec.with_overrides(**changes) if changes else spec
 
 
@@ -190,6 +218,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"done: {directory}; analyse with `python -m analysis report {directory}`")
+    if spec.tensorboard:
+        print(f"trials in TensorBoard: `tensorboard --logdir {directory / 'tensorboard'}`")
+    return 0
+
+
+def _cmd_best(args: argparse.Namespace) -> int:
+    from study.best import best_report, export_model
+
+    report = best_report(args.study_dir)
+    print(report.text())
+    if args.export is not None:
+        print(f"exported {report.winner.model} to {export_model(report, args.export)}")
     return 0
 
 
@@ -230,7 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_tensorflow()
     warnings.formatwarning = _warning_line
     args = build_parser().parse_args(argv)
-    commands = {"run": _cmd_run, "data": _cmd_data, "list": _cmd_list, "memory": _cmd_memory}
+    commands = {
+        "run": _cmd_run,
+        "best": _cmd_best,
+        "data": _cmd_data,
+        "list": _cmd_list,
+        "memory": _cmd_memory,
+    }
     try:
         return commands[args.command](args)
     except UsageError as exc:

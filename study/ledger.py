@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from study.outcome import Outcome, TestScore
-from study.protocol import EpochReport
+from study.protocol import EpochReport, KeepModel
 from study.space import SearchSpace
 
 
@@ -34,7 +34,12 @@ class Evaluator(Protocol):
         self, config: dict[str, Any], epochs: int, report: EpochReport | None = None
     ) -> Outcome: ...
 
-    def test(self, config: dict[str, Any], epochs: int) -> TestScore: ...
+    def test(
+        self, config: dict[str, Any], epochs: int, keep_model: KeepModel | None = None
+    ) -> TestScore:
+        """Retrain ``config`` and score it on the test split; an evaluator that trains a
+        model hands it to ``keep_model`` (the runner passes one only to save models)."""
+        ...
 
 
 @dataclass(frozen=True)

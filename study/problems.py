@@ -1,9 +1,11 @@
 """Problems, registered by name: data + model family + metrics + the default search space.
 
 A problem builds the evaluator for one study seed; everything downstream (ledger,
-strategies, records, analysis) only sees configs, scores and metric names. Two builders
+strategies, records, analysis) only sees configs, scores and metric names. Three builders
 cover most needs: ``regression_problem`` (a tabular dataset scored by the shared MLP
-protocol) and ``function_problem`` (any Python function of a config).
+protocol), ``classification_problem`` (a binary target, scored by the same protocol design
+with a sigmoid output; see ``study.classification``) and ``function_problem`` (any Python
+function of a config).
 """
 
 from __future__ import annotations
@@ -58,6 +60,31 @@ def regression_problem(
         return MLPRegressionProtocol(cached(), settings, seed)
 
     return Problem(name, description, default_space, "rmse", dict(MLP_METRICS), make_evaluator)
+
+
+def classification_problem(
+    name: str,
+    load: Callable[[], Dataset],
+    description: str,
+    objective: str = "log_loss",
+    default_space: str = "lab",
+) -> Problem:
+    """A tabular binary-classification dataset (target 0/1) tuned through the MLP protocol
+    design; ``objective`` is ``log_loss`` (minimised) or ``roc_auc`` (maximised)."""
+    from study.classification import CLASSIFICATION_METRICS, OBJECTIVES
+
+    if objective not in OBJECTIVES:
+        raise UsageError(f"unknown classification objective {objective!r}")
+    cached = cache(load)
+
+    def make_evaluator(settings: ProtocolSettings, seed: int) -> Evaluator:
+        from study.classification import MLPClassificationProtocol
+
+        return MLPClassificationProtocol(cached(), settings, seed, objective)
+
+    return Problem(
+        name, description, default_space, objective, dict(CLASSIFICATION_METRICS), make_evaluator
+    )
 
 
 def function_problem(
@@ -115,6 +142,20 @@ def _load_diabetes() -> Dataset:
     )
 
 
+def _load_breast_cancer() -> Dataset:
+    from sklearn.datasets import load_breast_cancer
+
+    # Shipped inside scikit-learn: no download. scikit-learn codes malignant as 0; here it
+    # is the positive class 1, so that F1 measures finding the malignant tumours.
+    bunch = load_breast_cancer()
+    return Dataset(
+        X=bunch.data.astype("float64"),
+        y=(bunch.target == 0).astype("float64"),
+        feature_names=tuple(bunch.feature_names),
+        target_name="malignant",
+    )
+
+
 def _register_shipped() -> None:
     from study.space import SPACES
     from study.synthetic import BRANIN_MIN, mixed_branin
@@ -131,6 +172,22 @@ def _register_shipped() -> None:
             "diabetes_mlp",
             _load_diabetes,
             "Keras MLP regressor on scikit-learn's diabetes data (442 rows, 10 features)",
+        )
+    )
+    register_problem(
+        classification_problem(
+            "breast_cancer_mlp",
+            _load_breast_cancer,
+            "Keras MLP classifier on scikit-learn's breast-cancer data (569 rows, 30 "
+            "features, 37% malignant); optimises validation log-loss",
+        )
+    )
+    register_problem(
+        classification_problem(
+            "breast_cancer_auc_mlp",
+            _load_breast_cancer,
+            "The breast-cancer MLP classifier optimising validation ROC-AUC instead",
+            objective="roc_auc",
         )
     )
     register_problem(

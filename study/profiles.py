@@ -50,6 +50,7 @@ def _full() -> StudySpec:
         seeds=tuple(range(11)),
         budget=50,
         protocol=ProtocolSettings(validation="kfold", folds=3, max_epochs=100, patience=10),
+        save_models=True,  # the lab keeps its best models; a few hundred kB per cell
     )
 
 

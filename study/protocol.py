@@ -39,6 +39,8 @@ METRIC_DIRECTIONS = {"rmse": "min", "r2": "max"}
 # Called after every epoch of the first fold with (epoch, validation objective); returning
 # True stops that evaluation early (pruning). Charged epochs are the ones trained.
 EpochReport = Callable[[int, float], bool]
+# Handed the final fit's trained network and its fitted preprocessor (to save them).
+KeepModel = Callable[[keras.Model, Any], None]
 
 TF_THREADS = 1
 
@@ -208,13 +210,16 @@ class MLPRegressionProtocol:
             epoch_scores=epoch_scores,
         )
 
-    def test(self, config: dict[str, Any], epochs: int) -> TestScore:
+    def test(
+        self, config: dict[str, Any], epochs: int, keep_model: KeepModel | None = None
+    ) -> TestScore:
         """Retrain on the whole training split for ``epochs`` and score on the test split."""
         fit = self._fit(
             config,
             self._final_data,
             epochs=max(1, epochs),
             init_seed=derive_seed(self.seed, "init", "final"),
+            keep_model=keep_model,
         )
         if fit.status != "ok":
             return TestScore(
@@ -243,6 +248,7 @@ class MLPRegressionProtocol:
         epochs: int,
         init_seed: int,
         report: EpochReport | None = None,
+        keep_model: KeepModel | None = None,
     ) -> _Fit:
         # Timed from the first use of the fold's data, whose preparation it then includes.
         start = time.perf_counter()
@@ -289,6 +295,8 @@ class MLPRegressionProtocol:
         seconds = time.perf_counter() - start
         if not np.all(np.isfinite(predictions)):
             return _Fit.diverged(seconds, epochs_run)
+        if keep_model is not None:
+            keep_model(regressor.model_, prepared.preprocessor)
         val_losses = history.get("val_loss")
         best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
         epoch_scores = [math.sqrt(v) if v >= 0 else math.nan for v in (val_losses or [])]
@@ -327,6 +335,7 @@ class _Prepared:
     y_score: np.ndarray  # float64, for the metrics
     y_score32: np.ndarray  # float32, for Keras' validation loss
     validate: bool  # early stopping on (X_score, y_score) during training
+    preprocessor: Any  # fitted on X_fit; kept so that a saved model can include it
 
     @classmethod
     def make(
@@ -348,6 +357,7 @@ class _Prepared:
             y_score=_frozen(np.array(y_score, dtype=np.float64)),
             y_score32=_frozen(y_score.astype(np.float32)),
             validate=validate,
+            preprocessor=pre,
         )
 
 

@@ -132,6 +132,12 @@ def reproducible_part(record: dict[str, Any]) -> dict[str, Any]:
         for e in record["evaluations"]
     ]
     body["test"] = {k: v for k, v in record["test"].items() if k != "fit_seconds"}
+    model = (record.get("artifacts") or {}).get("model")
+    if model:
+        # A .keras file stamps the time it was saved, so its bytes differ on every run.
+        body["artifacts"] = {
+            "model": {k: v for k, v in model.items() if k not in ("sha256", "size_bytes")}
+        }
     return body
 
 

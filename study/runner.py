@@ -13,13 +13,14 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 from threadpoolctl import threadpool_limits
 
+from study.artifacts import PENDING_MODEL, ModelKeeper, model_path, write_pending_model
 from study.errors import UsageError
 from study.ledger import BudgetExhausted, Objective
 from study.problems import get_problem
@@ -85,9 +86,7 @@ def check_study(results_root: Path, spec: StudySpec) -> StudySpec:
         )
     strategies = tuple(dict.fromkeys((*stored.strategies, *spec.strategies)))
     seeds = tuple(sorted({*stored.seeds, *spec.seeds}))
-    return StudySpec(
-        spec.name, spec.problem, spec.space, strategies, seeds, spec.budget, spec.protocol
-    )
+    return replace(spec, strategies=strategies, seeds=seeds)
 
 
 def open_study(results_root: Path, spec: StudySpec) -> Path:
@@ -174,10 +173,14 @@ def compute_cell(spec: StudySpec, strategy_name: str, seed: int) -> dict[str, An
     trailing = objective.trailing_overhead() if objective.evaluations else 0.0
 
     incumbent = objective.incumbent()
+    keeper = ModelKeeper() if spec.save_models else None
     if incumbent is not None:
         epochs = incumbent.best_epoch
         final_epochs = round(epochs) if math.isfinite(epochs) else incumbent.fidelity_epochs
-        test = evaluator.test(incumbent.config, final_epochs)
+        if keeper is None:
+            test = evaluator.test(incumbent.config, final_epochs)
+        else:
+            test = evaluator.test(incumbent.config, final_epochs, keep_model=keeper)
         test_dict = {
             "metrics": test.metrics,
             "epochs": test.epochs,
@@ -225,14 +228,36 @@ def compute_cell(spec: StudySpec, strategy_name: str, seed: int) -> dict[str, An
             "wall_seconds": time.perf_counter() - started,
         },
         "environment": environment(),
+        "artifacts": {
+            "model": None
+            if keeper is None
+            else keeper.describe(model_path(cell_path(Path(), strategy_name, seed)).name)
+        },
     }
+    if keeper is not None and keeper.data is not None:
+        record[PENDING_MODEL] = keeper.data  # written beside the record by write_cell
     return record
+
+
+def write_cell(directory: Path, spec: StudySpec, record: dict[str, Any]) -> dict[str, Any]:
+    """Write a computed record and what travels with it; returns the record as written.
+
+    The model file goes first, so that a record never names a missing model; TensorBoard
+    runs are written from the record, so any executor's cells get them.
+    """
+    path = cell_path(directory, record["strategy"], int(record["seed"]))
+    write_pending_model(record, path)
+    written = write_record(path, record)
+    if spec.tensorboard:
+        from study.tensorboard_logging import write_cell_runs
+
+        write_cell_runs(directory, written)
+    return written
 
 
 def run_cell(spec: StudySpec, strategy_name: str, seed: int, directory: Path) -> dict[str, Any]:
     """Run one cell in this process and write its record; returns the record as written."""
-    record = compute_cell(spec, strategy_name, seed)
-    return write_record(cell_path(directory, strategy_name, seed), record)
+    return write_cell(directory, spec, compute_cell(spec, strategy_name, seed))
 
 
 @dataclass
@@ -266,7 +291,7 @@ def run_cells(
         while executor.in_flight:
             for event in executor.wait():
                 if isinstance(event, CellFinished):
-                    event.record = write_record(cell_path(directory, *event.cell), event.record)
+                    event.record = write_cell(directory, spec, event.record)
                     result.finished.append(event.cell)
                 elif isinstance(event, CellFailed):
                     attempts[event.cell] = attempts.get(event.cell, 0) + 1

@@ -44,6 +44,10 @@ class ProtocolSettings:
                 raise UsageError(f"{name} must be between 0 and 1, not {value!r}")
 
 
+# Spec fields that choose extra outputs of a run; a study may switch them between runs.
+OUTPUTS = ("save_models", "tensorboard")
+
+
 @dataclass(frozen=True)
 class StudySpec:
     name: str
@@ -53,6 +57,9 @@ class StudySpec:
     seeds: tuple[int, ...]
     budget: int  # full-fidelity evaluations per cell
     protocol: ProtocolSettings = field(default_factory=ProtocolSettings)
+    # What a run writes besides the records; not part of the fingerprint (see OUTPUTS).
+    save_models: bool = False  # the retrained incumbent as <cell>.keras beside its record
+    tensorboard: bool = False  # one TensorBoard HParams run per evaluation
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or self.name.startswith("."):
@@ -64,6 +71,9 @@ class StudySpec:
             raise UsageError("a study needs at least one seed")
         if len(set(self.strategies)) != len(self.strategies):
             raise UsageError("a strategy is listed twice")
+        for name in OUTPUTS:
+            if not isinstance(getattr(self, name), bool):
+                raise UsageError(f"{name} must be true or false, not {getattr(self, name)!r}")
 
     @property
     def budget_epochs(self) -> int:
@@ -90,13 +100,17 @@ class StudySpec:
                 seeds=tuple(int(s) for s in data["seeds"]),
                 budget=int(data["budget"]),
                 protocol=protocol,
+                # Specs written before these settings existed lack them.
+                **{name: data.get(name, False) for name in OUTPUTS},
             )
         except (KeyError, TypeError) as exc:
             raise UsageError(f"malformed study spec: {exc}") from None
 
     def fingerprint(self) -> str:
-        """What makes two studies' cells comparable: everything but the strategy and seed lists."""
-        core = {k: v for k, v in self.to_dict().items() if k not in ("strategies", "seeds", "name")}
+        """What makes two studies' cells comparable: everything but the strategy and seed
+        lists and the extra outputs (which change what is written, never a score)."""
+        ignored = ("strategies", "seeds", "name", *OUTPUTS)
+        core = {k: v for k, v in self.to_dict().items() if k not in ignored}
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(self, **changes: Any) -> StudySpec:

@@ -8,6 +8,8 @@ spec. Example (TOML)::
     strategies = ["random_search", "skopt_bayes"]
     seeds = 3            # or a list: [0, 1, 2]
     budget = 6
+    save_models = true   # each cell's retrained incumbent as a .keras file
+    tensorboard = false  # one TensorBoard HParams run per evaluation
 
     [protocol]
     max_epochs = 8
@@ -22,9 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from study.errors import UsageError
-from study.settings import ProtocolSettings, StudySpec
+from study.settings import OUTPUTS, ProtocolSettings, StudySpec
 
-SPEC_KEYS = ("profile", "name", "problem", "space", "strategies", "seeds", "budget", "protocol")
+SPEC_KEYS = (
+    "profile",
+    "name",
+    "problem",
+    "space",
+    "strategies",
+    "seeds",
+    "budget",
+    "protocol",
+    *OUTPUTS,
+)
 _REQUIRED = ("name", "problem", "space", "strategies", "seeds", "budget")
 
 
@@ -66,6 +78,11 @@ def spec_from_mapping(data: Any) -> StudySpec:
         changes["seeds"] = _seeds(data["seeds"])
     if "budget" in data:
         changes["budget"] = _positive_int("budget", data["budget"])
+    for key in OUTPUTS:
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise UsageError(f"{key} must be true or false, not {data[key]!r}")
+            changes[key] = data[key]
     protocol = _protocol(data.get("protocol", {}))
 
     if "profile" in data:

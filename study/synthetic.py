@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from study.outcome import Outcome, TestScore
-from study.protocol import EpochReport
+from study.protocol import EpochReport, KeepModel
 from study.seeding import derive_seed
 
 Function = Callable[[dict[str, Any]], float]
@@ -111,8 +111,12 @@ class FunctionEvaluator:
             epoch_scores=[float(v) for v in curve[:trained]],
         )
 
-    def test(self, config: dict[str, Any], epochs: int) -> TestScore:
-        """The noise-free value of ``config`` (and its regret where the optimum is known)."""
+    def test(
+        self, config: dict[str, Any], epochs: int, keep_model: KeepModel | None = None
+    ) -> TestScore:
+        """The noise-free value of ``config`` (and its regret where the optimum is known).
+
+        A function trains no model, so ``keep_model`` is never called."""
         started = time.perf_counter()
         try:
             value = float(self.function(config))

@@ -69,3 +69,27 @@ def reported_study(analysis_smoke_study: Path, tmp_path_factory: pytest.TempPath
     shutil.copytree(analysis_smoke_study, target)
     assert main(["report", str(target)]) == 0
     return target
+
+
+@pytest.fixture(scope="session")
+def classification_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every strategy × seed 0 on the ROC-AUC breast-cancer problem (a maximised objective),
+    tiny budget, with saved models and TensorBoard runs; do not modify."""
+    from study.runner import run_study
+    from study.settings import ProtocolSettings, StudySpec
+    from study.strategies import STRATEGIES
+
+    spec = StudySpec(
+        name="cancer",
+        problem="breast_cancer_auc_mlp",
+        space="lab",
+        strategies=tuple(STRATEGIES),
+        seeds=(0,),
+        budget=1,
+        protocol=ProtocolSettings(max_epochs=3, patience=1, max_rows=200),
+        save_models=True,
+        tensorboard=True,
+    )
+    result = run_study(spec, tmp_path_factory.mktemp("classification"))
+    assert not result.failed, result.failed
+    return result.directory

@@ -48,7 +48,10 @@ def refused(argv: list[str], root: Path, capsys: pytest.CaptureFixture[str]) -> 
         (["--profile", "nope"], "choose from: smoke, quick, full"),
         (["--strategies", "random_search,nope"], "unknown strategy 'nope'; choose from:"),
         (["--space", "nope"], "unknown space 'nope'"),
-        (["--problem", "nope"], "unknown problem 'nope'; choose from: branin, california_mlp"),
+        (
+            ["--problem", "nope"],
+            "unknown problem 'nope'; choose from: branin, breast_cancer_auc_mlp",
+        ),
         (["--budget", "0"], "'0' is not a positive integer"),
         (["--budget", "two"], "'two' is not an integer"),
         (["--seeds", "-1"], "'-1' is not a positive integer"),
