@@ -40,7 +40,12 @@ from study.data import Dataset
 from study.errors import UsageError
 from study.model import OPTIMIZERS, build_mlp
 from study.outcome import Outcome, TestScore
-from study.protocol import EpochReport, KeepModel, make_preprocessor
+from study.protocol import (
+    EpochReport,
+    KeepModel,
+    make_preprocessor,
+    released_custom_gradients,
+)
 from study.seeding import derive_seed
 from study.settings import ProtocolSettings
 
@@ -295,7 +300,8 @@ class MLPClassificationProtocol:
         )
         start = time.perf_counter()
         try:
-            classifier.fit(X_tr_t, y_tr.astype(np.float32), **fit_kwargs)
+            with released_custom_gradients():
+                classifier.fit(X_tr_t, y_tr.astype(np.float32), **fit_kwargs)
         except Exception as exc:  # a config Keras cannot train is a failed evaluation
             return _Fit.failed(time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
         losses = np.asarray(classifier.history_.get("loss", []), dtype=float)
