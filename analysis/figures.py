@@ -45,20 +45,23 @@ def best_so_far_figure(
         ax.fill_between(
             band["x"], band["q25"], band["q75"], step="post", color=colour, alpha=0.2, lw=0
         )
+    ax.set_xlabel(X_AXES[x])
+    ax.set_ylabel("best-so-far " + styles.metric_label(metric, study.spec.get("problem", "")))
+    ax.set_title(f"{study.name}: best-so-far, median and interquartile band over seeds")
+    _clip_to_interesting(ax, searches, study.metric_directions[metric])
     if not baseline.empty:
         # The baseline is one fixed configuration: its final score, as a reference level.
         level = baseline.groupby("seed")["best_so_far"].last().median()
+        low, high = sorted(ax.get_ylim())
+        off_scale = "" if low <= level <= high else ", off scale"
         ax.axhline(
             level,
             color=colours[styles.BASELINE],
             ls="--",
             lw=1.5,
-            label=f"{styles.BASELINE} (median)",
+            label=f"{styles.BASELINE} (median {level:.4g}{off_scale})",
         )
-    ax.set_xlabel(X_AXES[x])
-    ax.set_ylabel("best-so-far " + styles.metric_label(metric, study.spec.get("problem", "")))
-    ax.set_title(f"{study.name}: best-so-far, median and interquartile band over seeds")
-    _clip_to_interesting(ax, searches, study.metric_directions[metric])
+        ax.set_ylim(low, high)  # a reference line off scale must not rescale the axes
     ax.legend(fontsize="small")
     return fig
 
