@@ -10,6 +10,8 @@ traced functions: the pooled model is reset to exactly the state a fresh build w
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -19,9 +21,33 @@ OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "rmsprop": keras.optimizers.RMSprop,
 }
+# The Keras metrics a head may ask for, by the name they log under.
+METRICS: dict[str, Callable[[], keras.metrics.Metric]] = {
+    "rmse": lambda: keras.metrics.RootMeanSquaredError(name="rmse"),
+    "auc": lambda: keras.metrics.AUC(name="auc"),
+}
 
 
-def build_network(config: dict[str, Any], n_features: int) -> keras.Sequential:
+@dataclass(frozen=True)
+class Head:
+    """What differs between tasks in the network: the output unit's activation, the loss
+    training minimises, and the Keras metrics the epoch logs must carry."""
+
+    activation: str | None = None  # linear
+    loss: str = "mse"
+    metrics: tuple[str, ...] = ()
+
+
+# Regression as the protocol trains it: it scores predictions itself, and a metric nobody
+# reads costs ops in every training step.
+REGRESSION = Head()
+# The lab's model, reporting its RMSE as it trains.
+LAB = Head(metrics=("rmse",))
+
+
+def build_network(
+    config: dict[str, Any], n_features: int, head: Head = REGRESSION
+) -> keras.Sequential:
     """The uncompiled MLP; its initial weights come from the seeded random streams."""
     regularizer = keras.regularizers.L2(config["l2"]) if config["l2"] > 0 else None
     layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,))]
@@ -35,7 +61,7 @@ def build_network(config: dict[str, Any], n_features: int) -> keras.Sequential:
         )
         if config["dropout"] > 0:
             layers.append(keras.layers.Dropout(config["dropout"]))
-    layers.append(keras.layers.Dense(1))
+    layers.append(keras.layers.Dense(1, activation=head.activation))
     return keras.Sequential(layers)
 
 
@@ -43,13 +69,13 @@ def compile_network(
     model: keras.Model,
     config: dict[str, Any],
     steps_per_execution: int = 1,
-    metrics: bool = True,
+    head: Head = LAB,
 ) -> keras.Model:
     optimizer = OPTIMIZERS[config["optimizer"]](learning_rate=config["learning_rate"])
     model.compile(
         optimizer=optimizer,
-        loss="mse",
-        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")] if metrics else None,
+        loss=head.loss,
+        metrics=[METRICS[name]() for name in head.metrics] or None,
         steps_per_execution=steps_per_execution,
     )
     return model
@@ -65,8 +91,11 @@ def build_mlp(
     return compile_network(build_network(config, n_features), config, steps_per_execution)
 
 
-def architecture(config: dict[str, Any], n_features: int, steps_per_execution: int) -> tuple:
-    """Everything that is baked into a traced training function as a constant or a shape.
+def architecture(
+    config: dict[str, Any], n_features: int, steps_per_execution: int, head: Head = REGRESSION
+) -> tuple:
+    """Everything that is baked into a traced training function as a constant or a shape
+    (the head too: a regression and a classification model never share a pooled model).
 
     The learning rate is not: Keras keeps it in an optimizer variable.
     """
@@ -79,15 +108,11 @@ def architecture(config: dict[str, Any], n_features: int, steps_per_execution: i
             float(config["dropout"]),
             float(config["l2"]),
         )
-    return (n_features, hidden, config["optimizer"], steps_per_execution)
+    return (n_features, hidden, config["optimizer"], steps_per_execution, head)
 
 
 class ModelPool:
-    """Compiled models kept by architecture, handed out reset to a fresh build's state.
-
-    Pooled models are compiled without the RMSE metric: the protocol scores predictions
-    itself, and a metric nobody reads costs ops in every training step.
-    """
+    """Compiled models kept by architecture, handed out reset to a fresh build's state."""
 
     def __init__(self, capacity: int = 4) -> None:
         self.capacity = capacity
@@ -101,19 +126,20 @@ class ModelPool:
         n_features: int,
         steps_per_execution: int = 1,
         meta: dict[str, Any] | None = None,
+        head: Head = REGRESSION,
     ) -> keras.Model:
-        """Same weights and optimizer state as ``build_mlp`` (scikeras calls it seeded).
+        """Same weights and optimizer state as a fresh build (scikeras calls it seeded).
 
         scikeras accepts functions and ``functools.partial`` objects as ``model=``; pass
-        ``functools.partial(pool.build)``.
+        ``functools.partial(pool.build, head=...)``.
         """
         # Always build the fresh network: it draws the initial weights (and dropout seeds)
         # from exactly the random streams a fresh model would, under scikeras' seeding.
-        fresh = build_network(config, n_features)
-        key = architecture(config, n_features, steps_per_execution)
+        fresh = build_network(config, n_features, head)
+        key = architecture(config, n_features, steps_per_execution, head)
         model = self._models.pop(key, None)
         if model is None:
-            model = compile_network(fresh, config, steps_per_execution, metrics=False)
+            model = compile_network(fresh, config, steps_per_execution, head)
             self.built += 1
         else:
             _load_initial_state(model, fresh, float(config["learning_rate"]))

@@ -1,9 +1,12 @@
-"""The one evaluation protocol every strategy goes through.
+"""The one evaluation protocol every strategy goes through, for every MLP task.
 
 Fixed test split (never seen during search) → validation folds per seed (K-fold or one
 holdout) → preprocessing fitted inside each training fold only → the MLP built from the
-config → a scikeras ``KerasRegressor`` fit with early stopping → scores. A strategy never
-touches data: it only hands configs to the objective, which calls ``evaluate`` here.
+config → a scikeras estimator fit with early stopping on the validation loss → scores. A
+strategy never touches data: it only hands configs to the objective, which calls
+``evaluate`` here. What differs between tasks (the output unit and loss, stratified
+splits, the metrics and which one is the objective) is declared by a ``Task``; regression
+is below, binary classification in ``study.classification``.
 
 Seeds are paired: study seed ``k`` fixes the folds and each fold's weight-initialisation
 stream, whatever the strategy, so the same config scores the same under every strategy.
@@ -14,27 +17,31 @@ from __future__ import annotations
 import functools
 import math
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
-from scikeras.wrappers import KerasRegressor
+from scikeras.wrappers import BaseWrapper, KerasRegressor
 from sklearn.metrics import mean_squared_error, r2_score
-from sklearn.model_selection import KFold, ShuffleSplit, train_test_split
+from sklearn.model_selection import (
+    KFold,
+    ShuffleSplit,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+    train_test_split,
+)
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from tensorflow.python.framework import ops as tf_ops
 
 from study.data import Dataset
-from study.model import ModelPool
+from study.model import REGRESSION, Head, ModelPool
 from study.outcome import Outcome, TestScore
 from study.seeding import derive_seed
 from study.settings import ProtocolSettings
-
-OBJECTIVE_METRIC = "rmse"
-METRIC_DIRECTIONS = {"rmse": "min", "r2": "max"}
 
 # Called after every epoch of the first fold with (epoch, validation objective); returning
 # True stops that evaluation early (pruning). Charged epochs are the ones trained.
@@ -45,10 +52,63 @@ KeepModel = Callable[[keras.Model, Any], None]
 TF_THREADS = 1
 
 
-@dataclass(frozen=True)
-class _Fold:
+class _Fold(NamedTuple):
     train: np.ndarray
     valid: np.ndarray
+
+
+class Task(ABC):
+    """What one MLP task declares; the protocol does everything else the same way."""
+
+    head: Head = REGRESSION
+    estimator: type[BaseWrapper] = KerasRegressor
+    stratified = False  # test split, subsample and folds keep the class balance
+    metric_directions: dict[str, str]
+    objective_metric: str
+
+    def target(self, y: np.ndarray) -> np.ndarray:
+        """The dataset's target as the metrics take it (checked)."""
+        return y
+
+    @abstractmethod
+    def penalty(self, y_train: np.ndarray) -> float:
+        """The finite score of a diverged or failed evaluation: worse than knowing nothing."""
+
+    @abstractmethod
+    def metrics(self, y_true: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+        """Every metric of the network's outputs on scored rows."""
+
+    def score(self, metrics: dict[str, float]) -> float:
+        """The objective metric as the loss strategies minimise."""
+        return metrics[self.objective_metric]
+
+    @abstractmethod
+    def epoch_score(self, logs: dict[str, float]) -> float:
+        """The epoch's validation objective, as a loss, from Keras' logs (for pruning)."""
+
+
+class RegressionTask(Task):
+    """A linear output trained on the MSE; the objective is the RMSE."""
+
+    metric_directions = {"rmse": "min", "r2": "max"}
+    objective_metric = "rmse"
+
+    def target(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=np.float64)
+
+    def penalty(self, y_train: np.ndarray) -> float:
+        # Three times the RMSE of predicting the mean (the target's standard deviation).
+        return float(3.0 * np.std(y_train))
+
+    def metrics(self, y_true: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+        return {
+            "rmse": float(math.sqrt(mean_squared_error(y_true, predictions))),
+            "r2": float(r2_score(y_true, predictions)),
+        }
+
+    def epoch_score(self, logs: dict[str, float]) -> float:
+        val_loss = logs.get("val_loss", math.nan)
+        return math.sqrt(val_loss) if val_loss >= 0 else math.nan
 
 
 def _configure_tensorflow() -> None:
@@ -79,31 +139,39 @@ def make_preprocessor(kind: str, seed: int, n_samples: int) -> Any:
     return StandardScaler()
 
 
-class MLPRegressionProtocol:
-    """Scores MLP configs on a tabular regression dataset for one study seed."""
+class MLPProtocol:
+    """Scores MLP configs on a tabular dataset for one study seed, as ``task`` declares."""
 
-    metric_directions = METRIC_DIRECTIONS
-    objective_metric = OBJECTIVE_METRIC
-
-    def __init__(self, dataset: Dataset, settings: ProtocolSettings, seed: int) -> None:
+    def __init__(self, dataset: Dataset, settings: ProtocolSettings, seed: int, task: Task) -> None:
+        self.task = task
+        self.metric_directions = task.metric_directions
+        self.objective_metric = task.objective_metric
         _configure_tensorflow()
         self.settings = settings
         self.seed = seed
-        X, y = dataset.X, dataset.y
+        X, y = dataset.X, task.target(dataset.y)
         if settings.max_rows is not None and settings.max_rows < len(y):
-            keep = np.random.default_rng(settings.split_seed).permutation(len(y))
-            keep = np.sort(keep[: settings.max_rows])
-            X, y = X[keep], y[keep]
+            if task.stratified:
+                X, _, y, _ = train_test_split(
+                    X, y, train_size=settings.max_rows, stratify=y, random_state=settings.split_seed
+                )
+            else:
+                keep = np.random.default_rng(settings.split_seed).permutation(len(y))
+                keep = np.sort(keep[: settings.max_rows])
+                X, y = X[keep], y[keep]
         self.X_train, self.X_test, self.y_train, self.y_test = train_test_split(
-            X, y, test_size=settings.test_fraction, random_state=settings.split_seed
+            X,
+            y,
+            test_size=settings.test_fraction,
+            stratify=y if task.stratified else None,
+            random_state=settings.split_seed,
         )
         self.folds = self._make_folds()
-        # A diverged or failed evaluation scores this: finite for the optimisers, and far
-        # worse than predicting the mean (whose RMSE is the target's standard deviation).
-        self.penalty = float(3.0 * np.std(self.y_train))
+        self.penalty = task.penalty(self.y_train)
         self._prepared: dict[int | str, _Prepared] = {}
         self._models = ModelPool()
-        self._build_model = functools.partial(self._models.build)  # what scikeras accepts
+        # What scikeras accepts as ``model=``.
+        self._build_model = functools.partial(self._models.build, head=task.head)
 
     @property
     def max_epochs(self) -> int:
@@ -114,12 +182,12 @@ class MLPRegressionProtocol:
         fold_seed = derive_seed(self.seed, "folds")
         splitter: Any
         if s.validation == "kfold":
-            splitter = KFold(n_splits=s.folds, shuffle=True, random_state=fold_seed)
+            kfold = StratifiedKFold if self.task.stratified else KFold
+            splitter = kfold(n_splits=s.folds, shuffle=True, random_state=fold_seed)
         else:
-            splitter = ShuffleSplit(
-                n_splits=1, test_size=s.holdout_fraction, random_state=fold_seed
-            )
-        return [_Fold(tr, va) for tr, va in splitter.split(self.X_train)]
+            holdout = StratifiedShuffleSplit if self.task.stratified else ShuffleSplit
+            splitter = holdout(n_splits=1, test_size=s.holdout_fraction, random_state=fold_seed)
+        return [_Fold(tr, va) for tr, va in splitter.split(self.X_train, self.y_train)]
 
     # --- data, prepared once per fold ---------------------------------------------------
 
@@ -150,13 +218,15 @@ class MLPRegressionProtocol:
             )
         return self._prepared["final"]
 
+    def _nan_metrics(self) -> dict[str, float]:
+        return dict.fromkeys(self.metric_directions, math.nan)
+
     # --- scoring -----------------------------------------------------------------------
 
     def evaluate(
         self, config: dict[str, Any], epochs: int, report: EpochReport | None = None
     ) -> Outcome:
-        rmses: list[float] = []
-        r2s: list[float] = []
+        fold_metrics: dict[str, list[float]] = {name: [] for name in self.metric_directions}
         epochs_run = 0
         best_epochs: list[int] = []
         fit_seconds = 0.0
@@ -178,18 +248,19 @@ class MLPRegressionProtocol:
             if fit.status != "ok":
                 status, error = fit.status, fit.error
                 break
-            y_valid = self._fold_data(i).y_score
             best_epochs.append(fit.best_epoch)
-            rmses.append(_rmse(y_valid, fit.predictions))
-            r2s.append(float(r2_score(y_valid, fit.predictions)))
+            for name, value in self.task.metrics(
+                self._fold_data(i).y_score, fit.predictions
+            ).items():
+                fold_metrics[name].append(value)
             if fit.pruned:
                 status = "pruned"
                 break
         if status in ("diverged", "failed"):
             return Outcome(
                 score=self.penalty,
-                metrics={"rmse": math.nan, "r2": math.nan},
-                fold_metrics={"rmse": rmses, "r2": r2s},
+                metrics=self._nan_metrics(),
+                fold_metrics=fold_metrics,
                 epochs_run=epochs_run,
                 best_epoch=math.nan,
                 fit_seconds=fit_seconds,
@@ -197,12 +268,14 @@ class MLPRegressionProtocol:
                 error=error,
                 epoch_scores=epoch_scores,
             )
-        rmse = float(np.mean(rmses))
+        metrics = {name: float(np.mean(values)) for name, values in fold_metrics.items()}
+        score = self.task.score(metrics)
         return Outcome(
-            # Clipped so that one exploding-but-finite model cannot dominate a surrogate model.
-            score=min(rmse, self.penalty),
-            metrics={"rmse": rmse, "r2": float(np.mean(r2s))},
-            fold_metrics={"rmse": rmses, "r2": r2s},
+            # Clipped (and NaN-safe) so that one exploding-but-finite model cannot dominate
+            # a surrogate model and the penalty stays the worst score.
+            score=min(score, self.penalty) if math.isfinite(score) else self.penalty,
+            metrics=metrics,
+            fold_metrics=fold_metrics,
             epochs_run=epochs_run,
             best_epoch=float(np.mean(best_epochs)),
             fit_seconds=fit_seconds,
@@ -223,17 +296,14 @@ class MLPRegressionProtocol:
         )
         if fit.status != "ok":
             return TestScore(
-                metrics={"rmse": math.nan, "r2": math.nan},
+                metrics=self._nan_metrics(),
                 epochs=fit.epochs_run,
                 fit_seconds=fit.seconds,
                 status=fit.status,  # type: ignore[arg-type]
                 error=fit.error,
             )
         return TestScore(
-            metrics={
-                "rmse": _rmse(self.y_test, fit.predictions),
-                "r2": float(r2_score(self.y_test, fit.predictions)),
-            },
+            metrics=self.task.metrics(self._final_data().y_score, fit.predictions),
             epochs=fit.epochs_run,
             fit_seconds=fit.seconds,
         )
@@ -255,21 +325,22 @@ class MLPRegressionProtocol:
         prepared = data()
         callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
         fit_kwargs: dict[str, Any] = {}
+        tracker = _Tracker(self.task.epoch_score, report)
         if prepared.validate:
             fit_kwargs["validation_data"] = (prepared.X_score, prepared.y_score32)
             # One step per validation pass: the same mean loss as batches of 32, without a
             # hundred round trips per epoch.
             fit_kwargs["validation_batch_size"] = len(prepared.y_score)
-            callbacks.append(
+            callbacks += [
+                # On the validation loss whatever the objective, as the lab's training did.
                 keras.callbacks.EarlyStopping(
                     monitor="val_loss",
                     patience=self.settings.patience,
                     restore_best_weights=True,
-                )
-            )
-            if report is not None:
-                callbacks.append(_Reporter(report))
-        regressor = KerasRegressor(
+                ),
+                tracker,
+            ]
+        estimator = self.task.estimator(
             model=self._build_model,
             model__config=config,
             model__n_features=prepared.X_fit.shape[1],
@@ -282,26 +353,33 @@ class MLPRegressionProtocol:
         )
         try:
             with released_custom_gradients():
-                regressor.fit(prepared.X_fit, prepared.y_fit, **fit_kwargs)
+                estimator.fit(prepared.X_fit, prepared.y_fit, **fit_kwargs)
         except Exception as exc:  # a config Keras cannot train is a failed evaluation
             self._models.clear()  # never reuse a model left half-built
             return _Fit.failed(time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
-        history = regressor.history_
+        history = estimator.history_
         losses = np.asarray(history.get("loss", []), dtype=float)
         epochs_run = len(losses)
         if epochs_run == 0 or not np.all(np.isfinite(losses)):
             return _Fit.diverged(time.perf_counter() - start, epochs_run)
-        predictions = _predict(regressor.model_, prepared.X_score)
+        predictions = _predict(estimator.model_, prepared.X_score)
         seconds = time.perf_counter() - start
         if not np.all(np.isfinite(predictions)):
             return _Fit.diverged(seconds, epochs_run)
         if keep_model is not None:
-            keep_model(regressor.model_, prepared.preprocessor)
+            keep_model(estimator.model_, prepared.preprocessor)
         val_losses = history.get("val_loss")
         best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
-        epoch_scores = [math.sqrt(v) if v >= 0 else math.nan for v in (val_losses or [])]
-        pruned = any(isinstance(cb, _Reporter) and cb.pruned for cb in callbacks)
-        return _Fit("ok", predictions, epochs_run, best_epoch, seconds, epoch_scores, pruned)
+        return _Fit(
+            "ok", predictions, epochs_run, best_epoch, seconds, tracker.scores, tracker.pruned
+        )
+
+
+class MLPRegressionProtocol(MLPProtocol):
+    """Scores MLP configs on a tabular regression dataset for one study seed."""
+
+    def __init__(self, dataset: Dataset, settings: ProtocolSettings, seed: int) -> None:
+        super().__init__(dataset, settings, seed, RegressionTask())
 
 
 @contextmanager
@@ -332,7 +410,7 @@ class _Prepared:
     X_fit: np.ndarray  # float32, transformed by a preprocessor fitted on these rows only
     y_fit: np.ndarray  # float32
     X_score: np.ndarray  # validation (or test) rows, float32, transformed the same way
-    y_score: np.ndarray  # float64, for the metrics
+    y_score: np.ndarray  # as the task's metrics take it
     y_score32: np.ndarray  # float32, for Keras' validation loss
     validate: bool  # early stopping on (X_score, y_score) during training
     preprocessor: Any  # fitted on X_fit; kept so that a saved model can include it
@@ -354,7 +432,7 @@ class _Prepared:
             X_fit=_frozen(pre.transform(X_fit).astype(np.float32)),
             y_fit=_frozen(y_fit.astype(np.float32)),
             X_score=_frozen(pre.transform(X_score).astype(np.float32)),
-            y_score=_frozen(np.array(y_score, dtype=np.float64)),
+            y_score=_frozen(np.array(y_score)),
             y_score32=_frozen(y_score.astype(np.float32)),
             validate=validate,
             preprocessor=pre,
@@ -375,39 +453,42 @@ def _predict(model: keras.Model, X: np.ndarray) -> np.ndarray:
 @dataclass
 class _Fit:
     status: str
-    predictions: np.ndarray
+    predictions: np.ndarray  # the network's outputs on the scored rows
     epochs_run: int
     best_epoch: int
     seconds: float
-    epoch_scores: list[float]
+    epoch_scores: list[float] = field(default_factory=list)
     pruned: bool = False
     error: str | None = None
 
     @classmethod
     def diverged(cls, seconds: float, epochs_run: int) -> _Fit:
-        return cls("diverged", np.empty(0), epochs_run, 0, seconds, [])
+        return cls("diverged", np.empty(0), epochs_run, 0, seconds)
 
     @classmethod
     def failed(cls, seconds: float, error: str) -> _Fit:
-        return cls("failed", np.empty(0), 0, 0, seconds, [], error=error)
+        return cls("failed", np.empty(0), 0, 0, seconds, error=error)
 
 
-def _rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(math.sqrt(mean_squared_error(y_true, y_pred)))
+class _Tracker(keras.callbacks.Callback):
+    """Records each epoch's validation objective and hands it to a strategy that may prune
+    the run."""
 
-
-class _Reporter(keras.callbacks.Callback):
-    """Hands each epoch's validation RMSE to a strategy that may prune the run."""
-
-    def __init__(self, report: EpochReport) -> None:
+    def __init__(
+        self, value: Callable[[dict[str, float]], float], report: EpochReport | None
+    ) -> None:
         super().__init__()
+        self.value = value
         self.report = report
+        self.scores: list[float] = []
         self.pruned = False
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        val_loss = (logs or {}).get("val_loss", math.nan)
-        value = math.sqrt(val_loss) if val_loss >= 0 else math.nan
+        score = float(self.value(logs or {}))
+        self.scores.append(score)
+        if self.report is None:
+            return
         # A stop asked after the last epoch prunes nothing: the fold is complete.
-        if self.report(epoch + 1, value) and epoch + 1 < self.params.get("epochs", math.inf):
+        if self.report(epoch + 1, score) and epoch + 1 < self.params.get("epochs", math.inf):
             self.pruned = True
             self.model.stop_training = True

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scikeras.wrappers import KerasRegressor
 
-from study.model import ModelPool, architecture, build_mlp
+from study.model import REGRESSION, Head, ModelPool, architecture, build_mlp
 from study.space import MODEL_DEFAULTS
 
 RNG = np.random.default_rng(0)
@@ -61,6 +61,21 @@ def test_architecture_keys_what_a_traced_function_bakes_in() -> None:
     assert architecture(dict(bare, n_neurons=99, activation="tanh"), 8, 32) == architecture(
         bare, 8, 32
     )
+
+
+def test_a_regression_and_a_classification_model_never_share_a_pooled_model() -> None:
+    config = dict(MODEL_DEFAULTS, n_hidden=1, n_neurons=4)
+    sigmoid = Head("sigmoid", "binary_crossentropy")
+    with_auc = Head("sigmoid", "binary_crossentropy", ("auc",))
+    keys = {architecture(config, 8, 1, head) for head in (REGRESSION, sigmoid, with_auc)}
+    assert len(keys) == 3
+    pool = ModelPool()
+    linear = pool.build(config, 8, head=REGRESSION)
+    classifier = pool.build(config, 8, head=sigmoid)
+    assert pool.built == 2 and pool.reused == 0
+    assert classifier is not linear and classifier.loss == "binary_crossentropy"
+    assert classifier.layers[-1].activation.__name__ == "sigmoid"
+    assert pool.build(config, 8, head=sigmoid) is classifier and pool.reused == 1
 
 
 def test_the_pool_keeps_only_its_capacity() -> None:
