@@ -17,10 +17,11 @@ the record says so (``artifacts.model.inputs``).
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from study.records import write_bytes_atomic
 
 MODEL_SUFFIX = ".keras"
 # The record key that carries a kept model's bytes from the worker to the driver; the
@@ -75,21 +76,6 @@ def with_preprocessing(net: Any, preprocessor: Any) -> tuple[Any, str]:
 
 def model_path(record_path: Path) -> Path:
     return record_path.with_suffix(MODEL_SUFFIX)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and rename: readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_pending_model(record: dict[str, Any], record_path: Path) -> None:

@@ -78,20 +78,24 @@ def _checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same directory and rename: readers never see half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True, allow_nan=False)
-            handle.write("\n")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    write_bytes_atomic(path, text.encode())
 
 
 def write_record(path: Path, record: dict[str, Any]) -> dict[str, Any]:
