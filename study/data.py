@@ -12,6 +12,7 @@ import functools
 import io
 import os
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,10 +79,15 @@ def import_archive(archive: str | os.PathLike[str], data_home: str | None = None
 
     target = _cache_path(data_home)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    # Same array and compression as fetch_california_housing writes after its download.
-    joblib.dump(raw[:, _LOADER_COLUMNS], tmp, compress=6)
-    os.replace(tmp, target)
+    # A private temporary name: parallel workers on a fresh machine may import at once.
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".cal_housing.", suffix=".tmp")
+    os.close(fd)
+    try:
+        # Same array and compression as fetch_california_housing writes after its download.
+        joblib.dump(raw[:, _LOADER_COLUMNS], tmp, compress=6)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return target
 
 
