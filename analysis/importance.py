@@ -128,22 +128,15 @@ def fanova(
 ) -> pd.DataFrame:
     """fANOVA importance (shares of variance), mean and sd over ``repeats`` forest seeds."""
     if len(trials) < MIN_TRIALS_FANOVA or not params:
-        return pd.DataFrame(columns=["parameter", "importance", "sd", "method", "n_trials"])
+        return _importance_frame({}, None, "", 0)
     study = _optuna_study(trials, params, loss)
     runs = []
     for seed in range(repeats):
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
         runs.append(optuna.importance.get_param_importances(study, evaluator=evaluator))
     frame = pd.DataFrame(runs)
-    return pd.DataFrame(
-        {
-            "parameter": frame.columns,
-            "importance": frame.mean().to_numpy(),
-            "sd": frame.std(ddof=1).to_numpy() if repeats > 1 else 0.0,
-            "method": "fANOVA",
-            "n_trials": len(trials),
-        }
-    ).sort_values("importance", ascending=False, ignore_index=True)
+    sd = frame.std(ddof=1) if repeats > 1 else frame.mean() * 0.0
+    return _importance_frame(frame.mean().to_dict(), sd.to_dict(), "fANOVA", len(trials))
 
 
 def ped_anova(
@@ -151,21 +144,29 @@ def ped_anova(
 ) -> pd.DataFrame:
     """PED-ANOVA: which parameters separate the top ``quantile`` of trials from the rest."""
     if len(trials) < MIN_TRIALS_PED_ANOVA or not params:
-        return pd.DataFrame(columns=["parameter", "importance", "sd", "method", "n_trials"])
+        return _importance_frame({}, None, "", 0)
     study = _optuna_study(trials, params, loss)
     evaluator = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=quantile)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Optuna warns when few trials make ties likely
         result = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    return _importance_frame(dict(result), None, f"PED-ANOVA (top {quantile:.0%})", len(trials))
+
+
+def _importance_frame(
+    importance: dict[str, float], sd: dict[str, float] | None, method: str, n_trials: int
+) -> pd.DataFrame:
+    """One row per parameter, most important first; ``sd`` is NaN where not repeated."""
     return pd.DataFrame(
         {
-            "parameter": list(result),
-            "importance": list(result.values()),
-            "sd": np.nan,
-            "method": f"PED-ANOVA (top {quantile:.0%})",
-            "n_trials": len(trials),
-        }
-    )
+            "parameter": list(importance),
+            "importance": list(importance.values()),
+            "sd": [np.nan if sd is None else sd[name] for name in importance],
+            "method": method,
+            "n_trials": n_trials,
+        },
+        columns=["parameter", "importance", "sd", "method", "n_trials"],
+    ).sort_values("importance", ascending=False, ignore_index=True)
 
 
 def design_frame(trials: pd.DataFrame, params: list[Parameter], response: str) -> pd.DataFrame:

@@ -15,18 +15,11 @@ def seconds_per_epoch(spec: StudySpec) -> float:
     """Wall seconds of one full-fidelity epoch (all folds) of the space's default model."""
     evaluator = get_problem(spec.problem).make_evaluator(spec.protocol, spec.seeds[0])
     space = get_space(spec.space)
-    config = space.config({p.name: space.defaults.get(p.name, _midpoint(p)) for p in space.params})
+    config = space.config(space.default_values())
     epochs = min(_CALIBRATION_EPOCHS, spec.protocol.max_epochs)
     start = time.perf_counter()
     evaluator.evaluate(config, epochs)
     return (time.perf_counter() - start) / epochs
-
-
-def _midpoint(param: object) -> object:
-    choices = getattr(param, "choices", None)
-    if choices is not None:
-        return choices[0]
-    return (param.low + param.high) / 2  # type: ignore[attr-defined]
 
 
 def estimate_seconds(spec: StudySpec, n_cells: int) -> str:

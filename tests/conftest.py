@@ -24,23 +24,16 @@ def run_command(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProces
     )
 
 
+def run_module(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m ARGS`` from the repository root, as a user would run it."""
+    return run_command([sys.executable, "-m", *args])
+
+
 @pytest.fixture(scope="session")
 def smoke_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The smoke profile (every strategy × 2 seeds, tiny budget), finished; do not modify."""
     results = tmp_path_factory.mktemp("results")
-    done = run_command(
-        [
-            sys.executable,
-            "-m",
-            "study",
-            "run",
-            "--profile",
-            "smoke",
-            "--results",
-            str(results),
-            "--quiet",
-        ]
-    )
+    done = run_module("study", "run", "--profile", "smoke", "--results", str(results), "--quiet")
     assert done.returncode == 0, done.stdout + done.stderr
     return results / "smoke"
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from study.profiles import get_profile
 from study.records import read_record
-from tests.conftest import run_command
+from tests.conftest import run_module
 
 
 def test_smoke_study_records_every_cell_within_budget(smoke_study: Path) -> None:
@@ -24,43 +23,19 @@ def test_smoke_study_records_every_cell_within_budget(smoke_study: Path) -> None
 
 
 def test_rerunning_a_finished_study_runs_nothing(smoke_study: Path) -> None:
-    done = run_command(
-        [
-            sys.executable,
-            "-m",
-            "study",
-            "run",
-            "--profile",
-            "smoke",
-            "--results",
-            str(smoke_study.parent),
-            "--quiet",
-        ]
+    done = run_module(
+        "study", "run", "--profile", "smoke", "--results", str(smoke_study.parent), "--quiet"
     )
     assert done.returncode == 0, done.stderr
     assert f"{len(get_profile('smoke').cells())} already recorded" in done.stdout
 
 
 def test_benchmark_keyword_selects_only_matching_strategies(tmp_path: Path) -> None:
-    done = run_command(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "benchmarks/",
-            "-k",
-            "skopt",
-            "-q",
-            "--tunebench-profile",
-            "smoke",
-            "--tunebench-results",
-            str(tmp_path),
-            "--benchmark-json",
-            str(tmp_path / "bench.json"),
-            "-p",
-            "no:cacheprovider",
-        ]
-    )
+    done = run_module(
+        "pytest", "benchmarks/", "-k", "skopt", "-q",
+        "--tunebench-profile", "smoke", "--tunebench-results", str(tmp_path),
+        "--benchmark-json", str(tmp_path / "bench.json"), "-p", "no:cacheprovider",
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     names = sorted(p.name for p in (tmp_path / "smoke" / "cells").glob("*.json"))
     assert names == ["skopt_bayes-seed0.json", "skopt_bayes-seed1.json"]
