@@ -101,6 +101,7 @@ def lab_evaluate(protocol: MLPRegressionProtocol, config: dict[str, Any], epochs
             model=build_mlp,
             model__config=config,
             model__n_features=X_tr.shape[1],
+            model__network=keras.Sequential,  # trained by Keras' own fit loop
             batch_size=int(config["batch_size"]),
             epochs=epochs,
             callbacks=[

@@ -1,10 +1,10 @@
 """The MLP every strategy tunes, built from a config (the lab's Keras model, widened).
 
-Building and compiling a model is cheap; tracing its training, evaluation and prediction
-functions is not (about as long as several epochs of the MLP on 2 cores). ``ModelPool``
-keeps the last few compiled models by architecture, so a config trained again on the same
-shapes (every fold of a k-fold evaluation, the final retrain, a Hyperband rung) reuses the
-traced functions: the pooled model is reset to exactly the state a fresh build would have.
+Building and compiling a model is cheap; tracing its training loops is not (several epochs'
+worth of the MLP on 2 cores). ``ModelPool`` keeps the last few compiled models by
+architecture, so a config trained again on the same shapes (every fold of a k-fold
+evaluation, the final retrain, a Hyperband rung) reuses the traced loops: the pooled model is
+reset to exactly the state a fresh build would have.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
+
+from study.training import InMemorySequential
 
 OPTIMIZERS = {
     "sgd": keras.optimizers.SGD,
@@ -46,9 +48,14 @@ LAB = Head(metrics=("rmse",))
 
 
 def build_network(
-    config: dict[str, Any], n_features: int, head: Head = REGRESSION
+    config: dict[str, Any],
+    n_features: int,
+    head: Head = REGRESSION,
+    network: type[keras.Sequential] = InMemorySequential,
 ) -> keras.Sequential:
-    """The uncompiled MLP; its initial weights come from the seeded random streams."""
+    """The uncompiled MLP; its initial weights come from the seeded random streams.
+
+    ``network=keras.Sequential`` gives the same model trained by Keras' own ``fit`` loop."""
     regularizer = keras.regularizers.L2(config["l2"]) if config["l2"] > 0 else None
     layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,))]
     for _ in range(int(config["n_hidden"])):
@@ -62,21 +69,15 @@ def build_network(
         if config["dropout"] > 0:
             layers.append(keras.layers.Dropout(config["dropout"]))
     layers.append(keras.layers.Dense(1, activation=head.activation))
-    return keras.Sequential(layers)
+    return network(layers)
 
 
-def compile_network(
-    model: keras.Model,
-    config: dict[str, Any],
-    steps_per_execution: int = 1,
-    head: Head = LAB,
-) -> keras.Model:
+def compile_network(model: keras.Model, config: dict[str, Any], head: Head = LAB) -> keras.Model:
     optimizer = OPTIMIZERS[config["optimizer"]](learning_rate=config["learning_rate"])
     model.compile(
         optimizer=optimizer,
         loss=head.loss,
         metrics=[METRICS[name]() for name in head.metrics] or None,
-        steps_per_execution=steps_per_execution,
     )
     return model
 
@@ -84,16 +85,14 @@ def compile_network(
 def build_mlp(
     config: dict[str, Any],
     n_features: int,
-    steps_per_execution: int = 1,
     meta: dict[str, Any] | None = None,  # scikeras passes its metadata; the config decides
+    network: type[keras.Sequential] = InMemorySequential,
 ) -> keras.Model:
     """A freshly built and compiled MLP (a scikeras ``model=`` callable)."""
-    return compile_network(build_network(config, n_features), config, steps_per_execution)
+    return compile_network(build_network(config, n_features, network=network), config)
 
 
-def architecture(
-    config: dict[str, Any], n_features: int, steps_per_execution: int, head: Head = REGRESSION
-) -> tuple:
+def architecture(config: dict[str, Any], n_features: int, head: Head = REGRESSION) -> tuple:
     """Everything that is baked into a traced training function as a constant or a shape
     (the head too: a regression and a classification model never share a pooled model).
 
@@ -108,7 +107,7 @@ def architecture(
             float(config["dropout"]),
             float(config["l2"]),
         )
-    return (n_features, hidden, config["optimizer"], steps_per_execution, head)
+    return (n_features, hidden, config["optimizer"], head)
 
 
 class ModelPool:
@@ -124,7 +123,6 @@ class ModelPool:
         self,
         config: dict[str, Any],
         n_features: int,
-        steps_per_execution: int = 1,
         meta: dict[str, Any] | None = None,
         head: Head = REGRESSION,
     ) -> keras.Model:
@@ -136,10 +134,10 @@ class ModelPool:
         # Always build the fresh network: it draws the initial weights (and dropout seeds)
         # from exactly the random streams a fresh model would, under scikeras' seeding.
         fresh = build_network(config, n_features, head)
-        key = architecture(config, n_features, steps_per_execution, head)
+        key = architecture(config, n_features, head)
         model = self._models.pop(key, None)
         if model is None:
-            model = compile_network(fresh, config, steps_per_execution, head)
+            model = compile_network(fresh, config, head)
             self.built += 1
         else:
             _load_initial_state(model, fresh, float(config["learning_rate"]))

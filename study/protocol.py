@@ -42,6 +42,7 @@ from study.model import REGRESSION, Head, ModelPool
 from study.outcome import Outcome, TestScore
 from study.seeding import derive_seed
 from study.settings import ProtocolSettings
+from study.training import plain_copy
 
 # Called after every epoch of the first fold with (epoch, validation objective); returning
 # True stops that evaluation early (pruning). Charged epochs are the ones trained.
@@ -328,8 +329,7 @@ class MLPProtocol:
         tracker = _Tracker(self.task.epoch_score, report)
         if prepared.validate:
             fit_kwargs["validation_data"] = (prepared.X_score, prepared.y_score32)
-            # One step per validation pass: the same mean loss as batches of 32, without a
-            # hundred round trips per epoch.
+            # One step per validation pass: the same mean loss as batches of 32, in one op.
             fit_kwargs["validation_batch_size"] = len(prepared.y_score)
             callbacks += [
                 # On the validation loss whatever the objective, as the lab's training did.
@@ -344,7 +344,6 @@ class MLPProtocol:
             model=self._build_model,
             model__config=config,
             model__n_features=prepared.X_fit.shape[1],
-            model__steps_per_execution=self.settings.steps_per_execution,
             batch_size=int(config["batch_size"]),
             epochs=epochs,
             callbacks=callbacks,
@@ -356,7 +355,7 @@ class MLPProtocol:
                 estimator.fit(prepared.X_fit, prepared.y_fit, **fit_kwargs)
         except Exception as exc:  # a config Keras cannot train is a failed evaluation
             self._models.clear()  # never reuse a model left half-built
-            return _Fit.failed(time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+            return _Fit.failed(time.perf_counter() - start, _error_text(exc))
         history = estimator.history_
         losses = np.asarray(history.get("loss", []), dtype=float)
         epochs_run = len(losses)
@@ -367,7 +366,7 @@ class MLPProtocol:
         if not np.all(np.isfinite(predictions)):
             return _Fit.diverged(seconds, epochs_run)
         if keep_model is not None:
-            keep_model(estimator.model_, prepared.preprocessor)
+            keep_model(plain_copy(estimator.model_), prepared.preprocessor)
         val_losses = history.get("val_loss")
         best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
         return _Fit(
@@ -444,9 +443,15 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _error_text(exc: Exception, limit: int = 500) -> str:
+    # TensorFlow's messages can quote whole tensors; a record needs the gist.
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _predict(model: keras.Model, X: np.ndarray) -> np.ndarray:
-    # One eager forward pass: ``Model.predict`` would trace a prediction function per model
-    # (with steps_per_execution, an unrolled one) to score a few thousand rows once.
+    # One eager forward pass: ``Model.predict`` would build a data pipeline and trace a
+    # prediction function per model to score a few thousand rows once.
     return np.asarray(model(X, training=False), dtype=float).reshape(-1)
 
 

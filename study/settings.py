@@ -23,7 +23,6 @@ class ProtocolSettings:
     patience: int = 5
     preprocessing: Literal["standard", "quantile"] = "standard"
     max_rows: int | None = None  # subsample the data (smoke tests only)
-    steps_per_execution: int = 32  # same updates as 1; fewer Python round trips per epoch
 
     def __post_init__(self) -> None:
         if self.validation not in ("holdout", "kfold"):
@@ -35,7 +34,6 @@ class ProtocolSettings:
         _positive("folds", self.folds, minimum=2)
         _positive("max_epochs", self.max_epochs)
         _positive("patience", self.patience)
-        _positive("steps_per_execution", self.steps_per_execution)
         if self.max_rows is not None:
             _positive("max_rows", self.max_rows, minimum=50)
         for name in ("holdout_fraction", "test_fraction"):

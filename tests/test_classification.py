@@ -127,7 +127,8 @@ def test_every_strategy_runs_unchanged(classification_study: Path, strategy: str
     assert budget["overshoot_epochs"] == 0
     assert record["evaluations"]
     for e in record["evaluations"]:
-        assert e["status"] in ("ok", "pruned", "diverged", "failed")
+        # The lab space holds no config Keras cannot train: "failed" would be a harness bug.
+        assert e["status"] in ("ok", "pruned", "diverged"), e.get("error")
         assert math.isfinite(e["score"])
         if e["status"] in ("ok", "pruned") and e["metrics"]["roc_auc"] is not None:
             # What the strategy minimised is 1 − AUC: the maximised metric as a loss.

@@ -22,7 +22,6 @@ def fit_predict(model: Any, config: dict[str, Any], seed: int) -> np.ndarray:
         model=model,
         model__config=config,
         model__n_features=X.shape[1],
-        model__steps_per_execution=4,
         batch_size=32,
         epochs=2,
         random_state=seed,
@@ -52,22 +51,20 @@ def test_a_reused_model_trains_like_a_fresh_one(changes: dict[str, Any]) -> None
 
 def test_architecture_keys_what_a_traced_function_bakes_in() -> None:
     config = dict(MODEL_DEFAULTS, n_hidden=2)
-    key = architecture(config, 8, 32)
-    assert architecture(dict(config, learning_rate=0.02), 8, 32) == key
-    assert architecture(dict(config, batch_size=128), 8, 32) == key
+    key = architecture(config, 8)
+    assert architecture(dict(config, learning_rate=0.02), 8) == key
+    assert architecture(dict(config, batch_size=128), 8) == key
     for changed in ({"dropout": 0.1}, {"l2": 1e-4}, {"optimizer": "adam"}, {"n_neurons": 7}):
-        assert architecture(dict(config, **changed), 8, 32) != key
+        assert architecture(dict(config, **changed), 8) != key
     bare = dict(MODEL_DEFAULTS, n_hidden=0)
-    assert architecture(dict(bare, n_neurons=99, activation="tanh"), 8, 32) == architecture(
-        bare, 8, 32
-    )
+    assert architecture(dict(bare, n_neurons=99, activation="tanh"), 8) == architecture(bare, 8)
 
 
 def test_a_regression_and_a_classification_model_never_share_a_pooled_model() -> None:
     config = dict(MODEL_DEFAULTS, n_hidden=1, n_neurons=4)
     sigmoid = Head("sigmoid", "binary_crossentropy")
     with_auc = Head("sigmoid", "binary_crossentropy", ("auc",))
-    keys = {architecture(config, 8, 1, head) for head in (REGRESSION, sigmoid, with_auc)}
+    keys = {architecture(config, 8, head) for head in (REGRESSION, sigmoid, with_auc)}
     assert len(keys) == 3
     pool = ModelPool()
     linear = pool.build(config, 8, head=REGRESSION)

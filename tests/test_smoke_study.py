@@ -18,6 +18,7 @@ def test_smoke_study_records_every_cell_within_budget(smoke_study: Path) -> None
         budget = record["budget"]
         assert budget["spent_epochs"] <= budget["budget_epochs"]
         assert record["evaluations"] and record["incumbent"] is not None
+        assert all(e["status"] != "failed" for e in record["evaluations"])
         assert record["test"]["status"] == "ok"
         assert 0 < record["test"]["metrics"]["rmse"] < 2
 
