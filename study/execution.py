@@ -15,7 +15,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import queue
 import signal
 import threading
 import time
@@ -162,22 +161,14 @@ class InProcess:
 # --- local worker processes ---------------------------------------------------------------
 
 
-_progress_queue: Any = None  # this worker's multiprocessing queue to the driver, if any
+_progress_queue: Any = None  # this worker's queue to the driver, if anyone listens
 
 
 def _init_worker(threads: int, driver_pid: int, progress_queue: Any = None) -> None:
     global _progress_queue
     limit_threads(threads)
     threading.Thread(target=_exit_with_driver, args=(driver_pid,), daemon=True).start()
-    if progress_queue is not None:
-        # Progress is best effort: never hold up the worker's exit to flush it.
-        progress_queue.cancel_join_thread()
-        _progress_queue = progress_queue
-
-
-def _send_progress(event: EvaluationDone) -> None:
-    with contextlib.suppress(Exception):  # progress must never break a cell
-        _progress_queue.put_nowait(event)
+    _progress_queue = progress_queue
 
 
 def _exit_with_driver(driver_pid: int) -> None:
@@ -185,6 +176,11 @@ def _exit_with_driver(driver_pid: int) -> None:
     while os.getppid() == driver_pid:
         time.sleep(1.0)
     os._exit(70)
+
+
+def _send_progress(event: EvaluationDone) -> None:
+    with contextlib.suppress(Exception):  # progress must never break a cell
+        _progress_queue.put(event)
 
 
 def _run_in_worker(spec: StudySpec, strategy: str, seed: int) -> dict[str, Any]:
@@ -200,8 +196,9 @@ class _Slot:
     only its own pool and the cell it was running is known for certain."""
 
     pool: cf.ProcessPoolExecutor
-    # The worker's own progress queue: with one writer per queue, a worker killed while
-    # writing cannot leave a lock held that would stall the others.
+    # The worker's own progress queue. A SimpleQueue writes in the caller, so a cell's
+    # evaluations are in the pipe before its result; with one writer per queue, a worker
+    # killed while writing cannot leave a lock held that would stall the others.
     progress: Any = None
     cell: Cell | None = None
     spec: StudySpec | None = None
@@ -225,7 +222,7 @@ class LocalPool:
         self._slots: list[_Slot] = []
 
     def _new_slot(self) -> _Slot:
-        progress = self._context.Queue() if self.progress is not None else None
+        progress = self._context.SimpleQueue() if self.progress is not None else None
         pool = cf.ProcessPoolExecutor(
             max_workers=1,
             mp_context=self._context,
@@ -240,9 +237,9 @@ class LocalPool:
         for slot in self._slots:
             if slot.progress is None:
                 continue
-            with contextlib.suppress(queue.Empty, OSError, EOFError, ValueError, UnpicklingError):
-                while True:
-                    events.append(slot.progress.get_nowait())
+            with contextlib.suppress(OSError, EOFError, UnpicklingError):
+                while not slot.progress.empty():
+                    events.append(slot.progress.get())
         return events
 
     @property
