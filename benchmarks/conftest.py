@@ -10,7 +10,9 @@ resumes); their recorded figures are still reported.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +62,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         for item in session.items
         if hasattr(item, "callspec") and "cell" in item.callspec.params
     ]
-    if not cells:
-        return
     config = session.config
-    spec = _spec(config)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if not cells or reporter is None:  # nothing to say, or nowhere to say it (-p no:terminal)
+        return
+    spec = _spec(config)
     from study.estimate import estimate_seconds
     from study.runner import load_finished, study_dir
 
@@ -84,6 +86,41 @@ def study(pytestconfig: pytest.Config) -> tuple[Any, Path]:
 
     spec = _spec(pytestconfig)
     return spec, open_study(Path(pytestconfig.getoption("--tunebench-results")), spec)
+
+
+@pytest.fixture
+def cell_progress(
+    request: pytest.FixtureRequest, cell: tuple[str, int]
+) -> Iterator[Callable[[Any], None] | None]:
+    """The running cell's progress, condensed to one line on pytest's terminal: rewritten in
+    place on a terminal, a few lines per cell otherwise; nothing under ``-qq`` or without
+    the terminal plugin (``-p no:terminal``)."""
+    config = request.config
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or config.get_verbosity() < -1:
+        yield None
+        return
+    from study.progress import CellLine
+
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    live = bool(reporter.isatty())
+    shown = False
+
+    def write(line: str, rewrite: bool) -> None:
+        nonlocal shown
+        # The cell runs inside the test, where output is captured: step around it.
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            if not shown:
+                reporter.ensure_newline()  # off the line that names the test
+                shown = True
+            if rewrite:
+                reporter.rewrite(line, erase=True)
+            else:
+                reporter.write_line(line)
+            reporter.flush()
+
+    yield CellLine(cell, write, live)
+    # pytest ends the rewritten line itself: its next report starts on a new line.
 
 
 def pytest_benchmark_update_json(

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from study.runner import load_finished, run_cell
 
 
-def test_cell(benchmark: Any, study: tuple[Any, Path], cell: tuple[str, int]) -> None:
+def test_cell(
+    benchmark: Any,
+    study: tuple[Any, Path],
+    cell: tuple[str, int],
+    cell_progress: Callable[[Any], None] | None,
+) -> None:
     spec, directory = study
     strategy, seed = cell
     record = load_finished(directory, strategy, seed)
     if record is None:
         record = benchmark.pedantic(
-            run_cell, args=(spec, strategy, seed, directory), rounds=1, iterations=1
+            run_cell,
+            args=(spec, strategy, seed, directory, cell_progress),
+            rounds=1,
+            iterations=1,
         )
     metric = record["objective_metric"]
     benchmark.extra_info.update(

@@ -61,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a study (missing cells only)")
     add_spec_arguments(run)
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results root")
-    run.add_argument("--quiet", action="store_true", help="no progress bar, one line per cell")
+    run.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bars: one line per cell and a summary line a minute (for logs)",
+    )
     run.add_argument(
         "--workers",
         type=_count,
@@ -205,7 +209,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from study.progress import StudyProgress
 
         print(f"estimated run time: {estimate_seconds(spec, len(pending))} on one core", flush=True)
-        with StudyProgress(pending, quiet=args.quiet) as progress:
+        with StudyProgress(pending, spec.budget, quiet=args.quiet) as progress:
             result = run_cells(
                 spec, directory, pending, executor, retries=args.retries, on_event=progress
             )

@@ -1,7 +1,8 @@
 """Where cells run: in this process, in local worker processes, or on a Dask cluster.
 
 Every executor takes cells with ``submit`` and hands back events from ``wait``: a cell
-started, finished (with its record, plain data) or failed (it raised, or its worker died).
+started, finished (with its record, plain data) or failed (it raised, or its worker died),
+and the evaluations of running cells (best effort: a lost one changes no record).
 Executors never write records; the driver does, as the events arrive.
 
 This module imports no TensorFlow at load time: a worker caps its thread pools first.
@@ -19,41 +20,42 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pickle import UnpicklingError
 from types import TracebackType
 from typing import Any, Protocol
 
 from study.errors import UsageError
+from study.events import Cell, CellFailed, CellFinished, CellStarted, EvaluationDone, Event
 from study.settings import StudySpec
 
-Cell = tuple[str, int]
+__all__ = [
+    "Cell",
+    "CellFailed",
+    "CellFinished",
+    "CellStarted",
+    "DaskCluster",
+    "EvaluationDone",
+    "Event",
+    "Executor",
+    "InProcess",
+    "LocalPool",
+]
 
+# Waiting returns at least this often, with the evaluations heard meanwhile, so that
+# progress moves while every cell is still running.
+PROGRESS_INTERVAL = 0.5
 
-@dataclass
-class CellStarted:
-    cell: Cell
-    where: str  # "this process", "worker pid 1234", "dask"
-    pid: int | None = None
-
-
-@dataclass
-class CellFinished:
-    cell: Cell
-    record: dict[str, Any]
-
-
-@dataclass
-class CellFailed:
-    cell: Cell
-    error: str
-    retrying: bool = False  # the driver decides, from its retry limit
-
-
-Event = CellStarted | CellFinished | CellFailed
+ProgressSink = Callable[[EvaluationDone], None]
 
 
 class Executor(Protocol):
+    # Set by the driver before entering: who hears of evaluations inside running cells.
+    # Executors that run cells elsewhere return them from ``wait`` as ``EvaluationDone``.
+    progress: ProgressSink | None
+
     @property
     def in_flight(self) -> int: ...
 
@@ -124,11 +126,13 @@ class InProcess:
     """Cells one after another in the driver itself: no isolation, easiest to debug."""
 
     def __init__(self) -> None:
+        self.progress: ProgressSink | None = None
         self._queue: deque[tuple[StudySpec, Cell]] = deque()
+        self._next: tuple[StudySpec, Cell] | None = None
 
     @property
     def in_flight(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + (self._next is not None)
 
     def submit(self, spec: StudySpec, cell: Cell) -> None:
         self._queue.append((spec, cell))
@@ -136,26 +140,35 @@ class InProcess:
     def wait(self) -> list[Event]:
         from study.runner import compute_cell
 
-        spec, cell = self._queue.popleft()
-        started = CellStarted(cell, "this process", os.getpid())
+        if self._next is None:  # announce the cell before it runs, as the other executors do
+            self._next = self._queue.popleft()
+            return [CellStarted(self._next[1], "this process", os.getpid())]
+        (spec, cell), self._next = self._next, None
         try:
-            return [started, CellFinished(cell, compute_cell(spec, *cell))]
+            # Evaluations go straight to the driver's sink: the cell runs in this call.
+            return [CellFinished(cell, compute_cell(spec, *cell, self.progress))]
         except Exception as exc:  # reported and retried by the driver, never a crashed study
-            return [started, CellFailed(cell, _error_text(exc))]
+            return [CellFailed(cell, _error_text(exc))]
 
     def __enter__(self) -> InProcess:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._queue.clear()
+        self._next = None
 
 
 # --- local worker processes ---------------------------------------------------------------
 
 
-def _init_worker(threads: int, driver_pid: int) -> None:
+_progress_queue: Any = None  # this worker's queue to the driver, if anyone listens
+
+
+def _init_worker(threads: int, driver_pid: int, progress_queue: Any = None) -> None:
+    global _progress_queue
     limit_threads(threads)
     threading.Thread(target=_exit_with_driver, args=(driver_pid,), daemon=True).start()
+    _progress_queue = progress_queue
 
 
 def _exit_with_driver(driver_pid: int) -> None:
@@ -165,10 +178,16 @@ def _exit_with_driver(driver_pid: int) -> None:
     os._exit(70)
 
 
+def _send_progress(event: EvaluationDone) -> None:
+    with contextlib.suppress(Exception):  # progress must never break a cell
+        _progress_queue.put(event)
+
+
 def _run_in_worker(spec: StudySpec, strategy: str, seed: int) -> dict[str, Any]:
     from study.runner import compute_cell
 
-    return compute_cell(spec, strategy, seed)
+    sink = _send_progress if _progress_queue is not None else None
+    return compute_cell(spec, strategy, seed, sink)
 
 
 @dataclass
@@ -177,6 +196,10 @@ class _Slot:
     only its own pool and the cell it was running is known for certain."""
 
     pool: cf.ProcessPoolExecutor
+    # The worker's own progress queue. A SimpleQueue writes in the caller, so a cell's
+    # evaluations are in the pipe before its result; with one writer per queue, a worker
+    # killed while writing cannot leave a lock held that would stall the others.
+    progress: Any = None
     cell: Cell | None = None
     spec: StudySpec | None = None
     future: cf.Future[dict[str, Any]] | None = None
@@ -193,18 +216,31 @@ class LocalPool:
             raise UsageError(f"--workers must be at least 1, not {workers}")
         self.workers = workers
         self.threads = threads or max(1, available_cores() // workers)
+        self.progress: ProgressSink | None = None
         self._context = multiprocessing.get_context("spawn")
         self._waiting: deque[tuple[StudySpec, Cell]] = deque()
         self._slots: list[_Slot] = []
 
     def _new_slot(self) -> _Slot:
+        progress = self._context.SimpleQueue() if self.progress is not None else None
         pool = cf.ProcessPoolExecutor(
             max_workers=1,
             mp_context=self._context,
             initializer=_init_worker,
-            initargs=(self.threads, os.getpid()),
+            initargs=(self.threads, os.getpid(), progress),
         )
-        return _Slot(pool)
+        return _Slot(pool, progress)
+
+    def _heard(self) -> list[Event]:
+        """The evaluations that the workers have reported since the last look."""
+        events: list[Event] = []
+        for slot in self._slots:
+            if slot.progress is None:
+                continue
+            with contextlib.suppress(OSError, EOFError, UnpicklingError):
+                while not slot.progress.empty():
+                    events.append(slot.progress.get())
+        return events
 
     @property
     def in_flight(self) -> int:
@@ -235,8 +271,10 @@ class LocalPool:
                 watched[slot.pid_future] = slot
             elif slot.future is not None:
                 watched[slot.future] = slot
-        done, _ = cf.wait(watched, return_when=cf.FIRST_COMPLETED)
-        events: list[Event] = []
+        done, _ = cf.wait(watched, timeout=PROGRESS_INTERVAL, return_when=cf.FIRST_COMPLETED)
+        # Order matters to the listener: a cell's start, then its evaluations, then its end.
+        started: list[Event] = []
+        ended: list[Event] = []
         for future in done:
             slot = watched[future]
             assert slot.cell is not None
@@ -245,25 +283,27 @@ class LocalPool:
                 try:
                     slot.pid = future.result()
                 except BrokenProcessPool:
-                    events.extend(self._replace(slot))
+                    ended.extend(self._replace(slot))
                     continue
-                events.append(CellStarted(slot.cell, f"worker pid {slot.pid}", slot.pid))
+                started.append(CellStarted(slot.cell, f"worker pid {slot.pid}", slot.pid))
                 continue
             try:
-                events.append(CellFinished(slot.cell, future.result()))
+                ended.append(CellFinished(slot.cell, future.result()))
             except BrokenProcessPool:
-                events.extend(self._replace(slot))
+                ended.extend(self._replace(slot))
                 continue
             except Exception as exc:
-                events.append(CellFailed(slot.cell, _error_text(exc)))
+                ended.append(CellFailed(slot.cell, _error_text(exc)))
             slot.cell = slot.spec = slot.future = None
-        return events
+        return started + self._heard() + ended
 
     def _replace(self, slot: _Slot) -> list[Event]:
         """The slot's worker died mid-cell: report the cell and start a fresh worker."""
         assert slot.cell is not None
         cell, pid = slot.cell, slot.pid
         slot.pool.shutdown(wait=False, cancel_futures=True)
+        if slot.progress is not None:  # what the dead worker said last no longer matters
+            slot.progress.close()
         self._slots[self._slots.index(slot)] = self._new_slot()
         who = f"worker process {pid}" if pid is not None else "a worker process"
         return [CellFailed(cell, f"{who} died mid-cell (killed, crashed or out of memory)")]
@@ -285,18 +325,35 @@ class LocalPool:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(slot.pid, signal.SIGTERM)
             slot.pool.shutdown(wait=exc_type is None, cancel_futures=True)
+            if slot.progress is not None:
+                slot.progress.close()
         self._slots = []
 
 
 # --- Dask ---------------------------------------------------------------------------------
 
 
-def _run_on_dask(spec: StudySpec, strategy: str, seed: int) -> dict[str, Any]:
+def _run_on_dask(
+    spec: StudySpec, strategy: str, seed: int, progress: str | None = None
+) -> dict[str, Any]:
     from study.runner import compute_cell
 
     # Dask workers run one cell per thread; OMP_NUM_THREADS (default 1) sizes TensorFlow.
     limit_threads(int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
-    return compute_cell(spec, strategy, seed)
+    if progress is None:
+        return compute_cell(spec, strategy, seed)
+    from distributed import Queue
+
+    channel = Queue(progress)  # through the scheduler, to the driver's queue of that name
+
+    def send(event: EvaluationDone) -> None:
+        with contextlib.suppress(Exception):  # best effort: the record is what counts
+            channel.put(event.to_message(), timeout=5)
+
+    try:
+        return compute_cell(spec, strategy, seed, send)
+    finally:
+        channel.close()
 
 
 class DaskCluster:
@@ -312,8 +369,10 @@ class DaskCluster:
         self.workers = workers
         self._cluster: Any = None
         self._client: Any = None
+        self.progress: ProgressSink | None = None
         self._futures: dict[Any, Cell] = {}
         self._started: list[Event] = []
+        self._channel: Any = None  # a distributed.Queue the workers send evaluations to
 
     def __enter__(self) -> DaskCluster:
         try:
@@ -339,9 +398,17 @@ class DaskCluster:
                 raise UsageError(
                     f"cannot reach the Dask scheduler at {self.address} ({exc})"
                 ) from None
+        if self.progress is not None:
+            from distributed import Queue
+
+            self._channel = Queue(f"tunebench-progress-{uuid.uuid4().hex}", client=self._client)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                self._channel.close()
+            self._channel = None
         if self._client is not None:
             self._client.cancel(list(self._futures))
             self._client.close()
@@ -360,19 +427,34 @@ class DaskCluster:
             spec,
             strategy,
             seed,
+            None if self._channel is None else self._channel.name,
             key=f"cell-{strategy}-seed{seed}-{uuid.uuid4().hex[:8]}",
             pure=False,
         )
         self._futures[future] = cell
         self._started.append(CellStarted(cell, "dask"))
 
+    def _heard(self) -> list[Event]:
+        if self._channel is None:
+            return []
+        try:
+            messages = self._channel.get(batch=True)
+        except Exception:  # best effort: a lost update changes no record
+            return []
+        return [EvaluationDone.from_message(m) for m in messages]
+
     def wait(self) -> list[Event]:
-        from distributed import as_completed
+        from distributed import wait
 
         events, self._started = self._started, []
         if events:
             return events
-        for future in as_completed(list(self._futures)).next_batch(block=True):
+        try:
+            done = wait(list(self._futures), PROGRESS_INTERVAL, "FIRST_COMPLETED").done
+        except TimeoutError:
+            done = set()
+        events = self._heard()
+        for future in done:
             cell = self._futures.pop(future)
             if future.status == "finished":
                 events.append(CellFinished(cell, future.result()))

@@ -10,7 +10,7 @@ counters are never trusted to stop in time.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -64,10 +64,24 @@ class Evaluation:
         return asdict(self)
 
 
-class Objective:
-    """The only door from a strategy to the data: ``evaluate(values, epochs) -> score``."""
+EvaluationHook = Callable[[Evaluation, Evaluation | None], None]
 
-    def __init__(self, evaluator: Evaluator, space: SearchSpace, budget: int) -> None:
+
+class Objective:
+    """The only door from a strategy to the data: ``evaluate(values, epochs) -> score``.
+
+    ``on_evaluation``, if given, is called after every recorded evaluation with it and the
+    incumbent so far; it only observes (progress), and its time is not charged to the
+    strategy's overhead.
+    """
+
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        space: SearchSpace,
+        budget: int,
+        on_evaluation: EvaluationHook | None = None,
+    ) -> None:
         self.evaluator = evaluator
         self.space = space
         self.budget = budget
@@ -77,6 +91,8 @@ class Objective:
         self.refused_epochs = 0
         self.evaluations: list[Evaluation] = []
         self.stop_reason: str | None = None
+        self.on_evaluation = on_evaluation
+        self._best: Evaluation | None = None  # incumbent(), kept up to date for the hook
         self._last_return = time.perf_counter()
 
     @property
@@ -122,25 +138,30 @@ class Objective:
             # Pruning stops the first fold, so its epochs are all that was trained.
             charged = min(fidelity, max(1, outcome.epochs_run))
         self.spent_epochs += charged
-        self.evaluations.append(
-            Evaluation(
-                index=len(self.evaluations),
-                config=config,
-                fidelity_epochs=fidelity,
-                charged_epochs=charged,
-                cost=charged / self.max_epochs,
-                cumulative_cost=self.spent_epochs / self.max_epochs,
-                score=float(outcome.score),
-                metrics=outcome.metrics,
-                fold_metrics=outcome.fold_metrics,
-                epochs_run=outcome.epochs_run,
-                best_epoch=outcome.best_epoch,
-                fit_seconds=outcome.fit_seconds,
-                overhead_seconds=overhead,
-                status=outcome.status,
-                error=outcome.error,
-            )
+        evaluation = Evaluation(
+            index=len(self.evaluations),
+            config=config,
+            fidelity_epochs=fidelity,
+            charged_epochs=charged,
+            cost=charged / self.max_epochs,
+            cumulative_cost=self.spent_epochs / self.max_epochs,
+            score=float(outcome.score),
+            metrics=outcome.metrics,
+            fold_metrics=outcome.fold_metrics,
+            epochs_run=outcome.epochs_run,
+            best_epoch=outcome.best_epoch,
+            fit_seconds=outcome.fit_seconds,
+            overhead_seconds=overhead,
+            status=outcome.status,
+            error=outcome.error,
         )
+        self.evaluations.append(evaluation)
+        if self.on_evaluation is not None:
+            if evaluation.status in ("ok", "pruned") and (
+                self._best is None or evaluation.score < self._best.score
+            ):
+                self._best = evaluation
+            self.on_evaluation(evaluation, self._best)
         self._last_return = time.perf_counter()
         return float(outcome.score)
 

@@ -38,7 +38,9 @@ from study.space import get_space
 from study.strategies import get_strategy
 
 if TYPE_CHECKING:
-    from study.execution import Event, Executor
+    from study.events import EvaluationDone, Event
+    from study.execution import Executor
+    from study.ledger import Evaluation
 
 SPEC_FILE = "spec.json"
 CELLS_DIR = "cells"
@@ -151,13 +153,48 @@ def pending_cells(directory: Path, spec: StudySpec) -> list[tuple[str, int]]:
     return [c for c in spec.cells() if load_finished(directory, *c) is None]
 
 
-def compute_cell(spec: StudySpec, strategy_name: str, seed: int) -> dict[str, Any]:
-    """Run one cell to completion and return its record (plain data); writes nothing."""
+def progress_hook(
+    cell: tuple[str, int], budget: int, metric: str, sink: Callable[[EvaluationDone], None]
+) -> Callable[[Evaluation, Evaluation | None], None]:
+    """The objective's hook that tells ``sink`` about every evaluation of ``cell``."""
+    from study.events import EvaluationDone
+
+    def report(evaluation: Evaluation, best: Evaluation | None) -> None:
+        sink(
+            EvaluationDone(
+                cell=cell,
+                index=evaluation.index,
+                used=evaluation.cumulative_cost,
+                budget=budget,
+                status=evaluation.status,
+                metric=metric,
+                best=None if best is None else best.metrics.get(metric, best.score),
+            )
+        )
+
+    return report
+
+
+def compute_cell(
+    spec: StudySpec,
+    strategy_name: str,
+    seed: int,
+    on_progress: Callable[[EvaluationDone], None] | None = None,
+) -> dict[str, Any]:
+    """Run one cell to completion and return its record (plain data); writes nothing.
+
+    ``on_progress`` hears of every evaluation as it is recorded; the record is the same
+    with or without it.
+    """
     problem = get_problem(spec.problem)
     space = get_space(spec.space)
     strategy = get_strategy(strategy_name)
     evaluator = problem.make_evaluator(spec.protocol, seed)
-    objective = Objective(evaluator, space, spec.budget)
+    hook = None
+    if on_progress is not None:
+        cell = (strategy_name, seed)
+        hook = progress_hook(cell, spec.budget, problem.objective_metric, on_progress)
+    objective = Objective(evaluator, space, spec.budget, on_evaluation=hook)
 
     started = time.perf_counter()
     try:
@@ -255,9 +292,15 @@ def write_cell(directory: Path, spec: StudySpec, record: dict[str, Any]) -> dict
     return written
 
 
-def run_cell(spec: StudySpec, strategy_name: str, seed: int, directory: Path) -> dict[str, Any]:
+def run_cell(
+    spec: StudySpec,
+    strategy_name: str,
+    seed: int,
+    directory: Path,
+    on_progress: Callable[[EvaluationDone], None] | None = None,
+) -> dict[str, Any]:
     """Run one cell in this process and write its record; returns the record as written."""
-    return write_cell(directory, spec, compute_cell(spec, strategy_name, seed))
+    return write_cell(directory, spec, compute_cell(spec, strategy_name, seed, on_progress))
 
 
 @dataclass
@@ -280,11 +323,13 @@ def run_cells(
 
     A cell whose worker died or raised is retried up to ``retries`` times; after that it
     is reported as failed and the other cells go on. Call under ``locked_study``.
+    ``on_event`` hears every event, evaluations of running cells included.
     """
-    from study.execution import CellFailed, CellFinished
+    from study.events import CellFailed, CellFinished
 
     result = StudyResult(directory)
     attempts: dict[tuple[str, int], int] = {}
+    executor.progress = on_event
     with executor:
         for cell in cells:
             executor.submit(spec, cell)

@@ -17,7 +17,15 @@ from typing import Any
 import psutil
 import pytest
 
-from study.execution import CellFailed, CellStarted, DaskCluster, Event, InProcess, LocalPool
+from study.execution import (
+    CellFailed,
+    CellStarted,
+    DaskCluster,
+    EvaluationDone,
+    Event,
+    InProcess,
+    LocalPool,
+)
 from study.profiles import get_profile
 from study.records import (
     CorruptRecord,
@@ -66,10 +74,20 @@ def test_local_workers_and_dask_give_identical_records(
 ) -> None:
     # Bit for bit: op determinism on, every stream seeded from the cell, one thread per
     # worker process or two in this one; only timings and the environment may differ.
-    pooled = run_study(SPEC, tmp_path / "pool", LocalPool(workers=2))
+    # With progress on (the reference ran without it): evaluations reach the driver from
+    # both engines, and the records do not change.
+    heard: dict[str, list[Event]] = {"pool": [], "dask": []}
+    pooled = run_study(SPEC, tmp_path / "pool", LocalPool(workers=2), on_event=heard["pool"].append)
     assert records(pooled.directory) == reference
-    dask = run_study(SPEC, tmp_path / "dask", DaskCluster("local", workers=2))
+    dask = run_study(
+        SPEC, tmp_path / "dask", DaskCluster("local", workers=2), on_event=heard["dask"].append
+    )
     assert records(dask.directory) == reference
+    for events in heard.values():
+        # Dask's progress is best effort; the local pool's is complete.
+        assert {e.cell for e in events if isinstance(e, EvaluationDone)} == set(SPEC.cells())
+    evaluations = sum(len(r["evaluations"]) for r in reference.values())
+    assert sum(isinstance(e, EvaluationDone) for e in heard["pool"]) == evaluations
     for name in reference:
         assert reference[name]["evaluations"] and reference[name]["test"]["metrics"]["rmse"] > 0
 
