@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 import pytest
 
+from study.errors import UsageError
 from study.execution import (
     CellFailed,
     CellStarted,
@@ -25,6 +26,7 @@ from study.execution import (
     Event,
     InProcess,
     LocalPool,
+    cell_threads,
 )
 from study.profiles import get_profile
 from study.records import (
@@ -199,3 +201,15 @@ def test_records_are_checked_for_schema_and_checksum(tmp_path: Path) -> None:
     path.write_text('{"study": "tiny"}')
     with pytest.raises(CorruptRecord, match="missing"):
         read_record(path)
+
+
+def test_workers_run_one_thread_unless_omp_num_threads_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert cell_threads() == 1 and LocalPool(workers=1).threads == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert LocalPool(workers=2).threads == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "many")
+    with pytest.raises(UsageError, match="OMP_NUM_THREADS must be a whole number, not 'many'"):
+        LocalPool(workers=2)
