@@ -324,7 +324,7 @@ class MLPProtocol:
         # Timed from the first use of the fold's data, whose preparation it then includes.
         start = time.perf_counter()
         prepared = data()
-        callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+        callbacks: list[keras.callbacks.Callback] = [_StopOnNaN()]
         fit_kwargs: dict[str, Any] = {}
         tracker = _Tracker(self.task.epoch_score, report)
         if prepared.validate:
@@ -473,6 +473,16 @@ class _Fit:
     @classmethod
     def failed(cls, seconds: float, error: str) -> _Fit:
         return cls("failed", np.empty(0), 0, 0, seconds, error=error)
+
+
+class _StopOnNaN(keras.callbacks.Callback):
+    """Keras' ``TerminateOnNaN`` without its message: the record says the fit diverged, and
+    a print from a worker would only break the progress display."""
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.model.stop_training = True
 
 
 class _Tracker(keras.callbacks.Callback):

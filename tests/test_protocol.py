@@ -61,10 +61,14 @@ def test_same_config_and_seed_give_the_same_scores() -> None:
     assert first.score == second.score
 
 
-def test_diverging_training_is_recorded_with_a_finite_penalty() -> None:
+def test_diverging_training_is_recorded_with_a_finite_penalty(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     p = make(0)
-    outcome = p.evaluate(dict(MODEL_DEFAULTS, learning_rate=1e4, n_hidden=3, n_neurons=100), 2)
+    outcome = p.evaluate(dict(MODEL_DEFAULTS, learning_rate=1e4, n_hidden=3, n_neurons=100), 5)
     assert outcome.status == "diverged"
+    assert outcome.epochs_run < 5  # stopped once the loss was not finite, silently
+    assert capsys.readouterr().out == ""
     assert math.isfinite(outcome.score) and outcome.score == p.penalty
     assert outcome.score > 2 * float(np.std(p.y_train))
 
