@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+# Imported before any test loads TensorFlow: the package sets TensorFlow's environment.
+import study as _study_package  # noqa: F401
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 

@@ -187,4 +187,5 @@ def environment() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "packages": versions,
         "git_commit": git_commit(),
+        "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
     }

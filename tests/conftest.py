@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# Imported before any test loads TensorFlow: the package sets TensorFlow's environment.
+import study  # noqa: F401
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
 
