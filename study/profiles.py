@@ -1,4 +1,4 @@
-"""Named study profiles: smoke (tests), quick (about half an hour here), full (rigorous)."""
+"""Named study profiles: smoke (tests), quick (about 5 minutes here), full (rigorous)."""
 
 from __future__ import annotations
 
