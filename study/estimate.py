@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from study.problems import get_problem
+from study.progress import duration
 from study.settings import StudySpec
 from study.space import get_space
 
@@ -34,15 +35,7 @@ def estimate_seconds(spec: StudySpec, n_cells: int) -> str:
     per_evaluation = spec.protocol.max_epochs * per_epoch + per_model
     worst = n_cells * (spec.budget + 1) * per_evaluation
     return (
-        f"at most {_human(worst)} for {n_cells} cells if no training stops early "
+        f"at most {duration(worst)} for {n_cells} cells if no training stops early "
         f"(early stopping usually halves it; {per_epoch:.2f} s per full-fidelity epoch and "
         f"{per_model:.1f} s per new model here)"
     )
-
-
-def _human(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

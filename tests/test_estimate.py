@@ -27,8 +27,8 @@ def test_calibration_separates_epochs_from_the_once_per_model_cost() -> None:
 def test_worst_case_counts_every_evaluation_and_retrain_at_full_fidelity(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(estimate, "calibrate", lambda spec: (0.5, 2.0))
-    # 3 cells × (4 evaluations + 1 retrain) × (10 epochs × 0.5 s + 2 s per model) = 105 s
+    monkeypatch.setattr(estimate, "calibrate", lambda spec: (0.4, 1.0))
+    # 3 cells × (4 evaluations + 1 retrain) × (10 epochs × 0.4 s + 1 s per model) = 75 s
     text = estimate.estimate_seconds(SPEC, 3)
-    assert text.startswith("at most 105 s for 3 cells")
-    assert "0.50 s per full-fidelity epoch and 2.0 s per new model" in text
+    assert text.startswith("at most 75 s for 3 cells")
+    assert "0.40 s per full-fidelity epoch and 1.0 s per new model" in text
