@@ -4,8 +4,8 @@ import os
 
 __version__ = "0.1.0"
 
-# TensorFlow's oneDNN kernels are slower than its own for these small MLPs (about 8% per
-# epoch on 2 cores), and with them on TensorFlow announces so on every start, in every worker,
+# TensorFlow's oneDNN kernels are slower than its own for these small MLPs (about 10% per
+# evaluation on 2 cores), and with them on TensorFlow announces so on every start, in every worker,
 # across the progress display. Set before TensorFlow loads; an explicit setting wins, and
 # records note the value (it changes round-off, so records compare only under the same one).
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
