@@ -130,6 +130,13 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problem", default=None, help="problem name")
     parser.add_argument("--max-epochs", type=_positive_int, default=None)
     parser.add_argument(
+        "--engine",
+        choices=("compiled", "keras"),
+        default=None,
+        help="training loop: compiled (XLA, the default) or keras (Keras' own steps, the "
+        "reference); part of the study's identity",
+    )
+    parser.add_argument(
         "--save-models",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -170,6 +177,8 @@ def spec_from_args(args: argparse.Namespace) -> Any:
         changes.setdefault("space", get_problem(args.problem).default_space)
     if args.max_epochs:
         changes["max_epochs"] = args.max_epochs
+    if args.engine:
+        changes["engine"] = args.engine
     for name in ("save_models", "tensorboard"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
@@ -208,7 +217,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from study.estimate import estimate_seconds
         from study.progress import StudyProgress
 
-        print(f"estimated run time: {estimate_seconds(spec, len(pending))} on one core", flush=True)
+        workers = max(1, getattr(executor, "workers", 1))
+        print(f"estimated run time: {estimate_seconds(spec, len(pending), workers)}", flush=True)
         with StudyProgress(pending, spec.budget, quiet=args.quiet) as progress:
             result = run_cells(
                 spec, directory, pending, executor, retries=args.retries, on_event=progress

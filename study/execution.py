@@ -135,6 +135,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 class InProcess:
+    workers = 1  # cells run one after another in this process
     """Cells one after another in the driver itself: no isolation, easiest to debug."""
 
     def __init__(self) -> None:

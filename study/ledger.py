@@ -55,7 +55,8 @@ class Evaluation:
     fold_metrics: dict[str, list[float]]
     epochs_run: int
     best_epoch: float
-    fit_seconds: float
+    fit_seconds: float  # training and scoring
+    compile_seconds: float  # compiling training functions new to the process, apart
     overhead_seconds: float  # strategy's own time since the previous evaluation returned
     status: str
     error: str | None
@@ -151,6 +152,7 @@ class Objective:
             epochs_run=outcome.epochs_run,
             best_epoch=outcome.best_epoch,
             fit_seconds=outcome.fit_seconds,
+            compile_seconds=outcome.compile_seconds,
             overhead_seconds=overhead,
             status=outcome.status,
             error=outcome.error,

@@ -1,10 +1,11 @@
 """The MLP every strategy tunes, built from a config (the lab's Keras model, widened).
 
-Building and compiling a model is cheap; tracing its training loops is not (several epochs'
-worth of the MLP on 2 cores). ``ModelPool`` keeps the last few compiled models by
+Building and compiling a model is cheap; tracing (or XLA-compiling) its training loops is
+not (several epochs' worth of the MLP on 2 cores). ``ModelPool`` keeps compiled models by
 architecture, so a config trained again on the same shapes (every fold of a k-fold
-evaluation, the final retrain, a Hyperband rung) reuses the traced loops: the pooled model is
-reset to exactly the state a fresh build would have.
+evaluation, the final retrain, a Hyperband rung, and with the compiled engine any config of
+the same padded shape) reuses them: the pooled model is reset to exactly the state a fresh
+build would have, its initial weights drawn by building the real network.
 """
 
 from __future__ import annotations
@@ -12,11 +13,23 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import keras
+import numpy as np
 
+from study.compiled import (
+    ZERO_AT_ZERO,
+    CompiledSequential,
+    Knobs,
+    VariableDropout,
+    VariableL2,
+    padded_width,
+)
 from study.training import InMemorySequential
+
+Engine = Literal["compiled", "keras"]
+ENGINES: tuple[Engine, ...] = ("compiled", "keras")
 
 OPTIMIZERS = {
     "sgd": keras.optimizers.SGD,
@@ -92,29 +105,65 @@ def build_mlp(
     return compile_network(build_network(config, n_features, network=network), config)
 
 
-def architecture(config: dict[str, Any], n_features: int, head: Head = REGRESSION) -> tuple:
+def architecture(
+    config: dict[str, Any], n_features: int, head: Head = REGRESSION, engine: Engine = "keras"
+) -> tuple:
     """Everything that is baked into a traced training function as a constant or a shape
     (the head too: a regression and a classification model never share a pooled model).
 
-    The learning rate is not: Keras keeps it in an optimizer variable.
+    The learning rate is not: Keras keeps it in an optimizer variable. The compiled engine
+    also reads dropout rate and L2 strength from variables and pads the width, so its key
+    holds only whether there is dropout or L2, and the padded width.
     """
     hidden: tuple = ()
     if int(config["n_hidden"]) > 0:  # without hidden layers, width and activation are moot
-        hidden = (
-            int(config["n_hidden"]),
-            int(config["n_neurons"]),
-            config["activation"],
-            float(config["dropout"]),
-            float(config["l2"]),
-        )
-    return (n_features, hidden, config["optimizer"], head)
+        width = int(config["n_neurons"])
+        regularised = (float(config["dropout"]), float(config["l2"]))
+        if engine == "compiled":
+            if config["activation"] in ZERO_AT_ZERO:  # padding units would not stay zero
+                width = padded_width(width)
+            regularised = (regularised[0] > 0, regularised[1] > 0)
+        hidden = (int(config["n_hidden"]), width, config["activation"], *regularised)
+    return (engine, n_features, hidden, config["optimizer"], head)
+
+
+def _padded_network(key: tuple, config: dict[str, Any]) -> CompiledSequential:
+    """The compiled engine's network for an architecture key: hidden layers at the padded
+    width, dropout and L2 read from variables."""
+    _, n_features, hidden, _, head = key
+    knobs = Knobs.make()
+    layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,))]
+    if hidden:
+        n_hidden, width, activation, dropout, l2 = hidden
+        for _ in range(n_hidden):
+            layers.append(
+                keras.layers.Dense(
+                    width,
+                    activation=activation,
+                    kernel_regularizer=VariableL2(knobs) if l2 else None,
+                )
+            )
+            if dropout:
+                layers.append(VariableDropout(knobs))
+    layers.append(keras.layers.Dense(1, activation=head.activation))
+    model = CompiledSequential(layers, knobs)
+    model.validation_metrics = [METRICS[name]() for name in head.metrics]
+    return compile_network(model, config, head)
 
 
 class ModelPool:
-    """Compiled models kept by architecture, handed out reset to a fresh build's state."""
+    """Compiled models kept by architecture, handed out reset to a fresh build's state.
 
-    def __init__(self, capacity: int = 4) -> None:
+    ``engine`` chooses the training loop: ``"compiled"`` (``study.compiled``: XLA, padded
+    widths) or ``"keras"`` (``study.training``: Keras' own steps, the reference). With the
+    compiled engine, ``rows`` is the row capacity data is padded to (the largest training set
+    the pool's user fits), so that every fit of a model shares one compile.
+    """
+
+    def __init__(self, capacity: int = 4, engine: Engine = "keras", rows: int = 0) -> None:
         self.capacity = capacity
+        self.engine = engine
+        self.rows = rows
         self._models: OrderedDict[tuple, keras.Model] = OrderedDict()
         self.built = 0
         self.reused = 0
@@ -134,14 +183,19 @@ class ModelPool:
         # Always build the fresh network: it draws the initial weights (and dropout seeds)
         # from exactly the random streams a fresh model would, under scikeras' seeding.
         fresh = build_network(config, n_features, head)
-        key = architecture(config, n_features, head)
+        key = architecture(config, n_features, head, self.engine)
         model = self._models.pop(key, None)
-        if model is None:
+        if model is None and self.engine == "keras":
             model = compile_network(fresh, config, head)
             self.built += 1
         else:
-            _load_initial_state(model, fresh, float(config["learning_rate"]))
-            self.reused += 1
+            if model is None:
+                model = _padded_network(key, config)
+                self.built += 1
+            else:
+                self.reused += 1
+            model.row_capacity = self.rows
+            _load_initial_state(model, fresh, config)
         self._models[key] = model
         while len(self._models) > self.capacity:
             self._models.popitem(last=False)
@@ -151,12 +205,41 @@ class ModelPool:
         self._models.clear()
 
 
-def _load_initial_state(model: keras.Model, fresh: keras.Model, learning_rate: float) -> None:
+# Models kept per process: compiled ones are cheap to keep (a few hundred kB each) and cost
+# a second or two to compile, so later cells of a study reuse earlier cells' compiles.
+POOL_CAPACITY: dict[Engine, int] = {"compiled": 96, "keras": 4}
+_SHARED_POOLS: dict[Engine, ModelPool] = {}
+
+
+def shared_pool(engine: Engine, rows: int) -> ModelPool:
+    """This process's pool for ``engine``, padding data to ``rows`` rows from now on."""
+    pool = _SHARED_POOLS.get(engine)
+    if pool is None:
+        pool = _SHARED_POOLS[engine] = ModelPool(POOL_CAPACITY[engine], engine)
+    pool.rows = rows
+    return pool
+
+
+def _load_initial_state(model: keras.Model, fresh: keras.Model, config: dict[str, Any]) -> None:
     for target, source in zip(model.layers, fresh.layers, strict=True):
         for variable, value in zip(target.variables, source.variables, strict=True):
-            variable.assign(value)  # weights, and dropout's seed-generator state
+            # weights, and dropout's seed-generator state; a padded variable gets the real
+            # one's values in its leading block and exact zeros elsewhere
+            variable.assign(_in_block(np.asarray(value), tuple(variable.shape)))
     optimizer = model.optimizer
     # A new optimizer starts at iteration 0 with zero moments; only the learning rate differs.
     for variable in optimizer.variables:
         variable.assign(keras.ops.zeros_like(variable))
-    optimizer.learning_rate.assign(learning_rate)
+    optimizer.learning_rate.assign(float(config["learning_rate"]))
+    if isinstance(model, CompiledSequential):
+        model.knobs.dropout.assign(float(config["dropout"]))
+        model.knobs.l2.assign(float(config["l2"]))
+        model.real_widths = tuple(layer.units for layer in fresh.layers if hasattr(layer, "units"))
+
+
+def _in_block(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if value.shape == shape:
+        return value
+    block = np.zeros(shape, value.dtype)
+    block[tuple(slice(0, n) for n in value.shape)] = value
+    return block

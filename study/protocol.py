@@ -38,11 +38,10 @@ from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from tensorflow.python.framework import ops as tf_ops
 
 from study.data import Dataset
-from study.model import REGRESSION, Head, ModelPool
+from study.model import REGRESSION, Head, shared_pool
 from study.outcome import Outcome, TestScore
 from study.seeding import derive_seed
 from study.settings import ProtocolSettings
-from study.training import plain_copy
 
 # Called after every epoch of the first fold with (epoch, validation objective); returning
 # True stops that evaluation early (pruning). Charged epochs are the ones trained.
@@ -170,7 +169,7 @@ class MLPProtocol:
         self.folds = self._make_folds()
         self.penalty = task.penalty(self.y_train)
         self._prepared: dict[int | str, _Prepared] = {}
-        self._models = ModelPool()
+        self._models = shared_pool(settings.engine, rows=len(self.y_train))
         # What scikeras accepts as ``model=``.
         self._build_model = functools.partial(self._models.build, head=task.head)
 
@@ -231,6 +230,7 @@ class MLPProtocol:
         epochs_run = 0
         best_epochs: list[int] = []
         fit_seconds = 0.0
+        compile_seconds = 0.0
         epoch_scores: list[float] = []
         status = "ok"
         error: str | None = None
@@ -243,6 +243,7 @@ class MLPProtocol:
                 report=report if i == 0 else None,
             )
             fit_seconds += fit.seconds
+            compile_seconds += fit.compile_seconds
             epochs_run += fit.epochs_run
             if i == 0:
                 epoch_scores = fit.epoch_scores
@@ -265,6 +266,7 @@ class MLPProtocol:
                 epochs_run=epochs_run,
                 best_epoch=math.nan,
                 fit_seconds=fit_seconds,
+                compile_seconds=compile_seconds,
                 status=status,  # type: ignore[arg-type]
                 error=error,
                 epoch_scores=epoch_scores,
@@ -280,6 +282,7 @@ class MLPProtocol:
             epochs_run=epochs_run,
             best_epoch=float(np.mean(best_epochs)),
             fit_seconds=fit_seconds,
+            compile_seconds=compile_seconds,
             status=status,  # type: ignore[arg-type]
             epoch_scores=epoch_scores,
         )
@@ -300,6 +303,7 @@ class MLPProtocol:
                 metrics=self._nan_metrics(),
                 epochs=fit.epochs_run,
                 fit_seconds=fit.seconds,
+                compile_seconds=fit.compile_seconds,
                 status=fit.status,  # type: ignore[arg-type]
                 error=fit.error,
             )
@@ -307,6 +311,7 @@ class MLPProtocol:
             metrics=self.task.metrics(self._final_data().y_score, fit.predictions),
             epochs=fit.epochs_run,
             fit_seconds=fit.seconds,
+            compile_seconds=fit.compile_seconds,
         )
 
     # --- one training run ----------------------------------------------------------------
@@ -356,21 +361,29 @@ class MLPProtocol:
         except Exception as exc:  # a config Keras cannot train is a failed evaluation
             self._models.clear()  # never reuse a model left half-built
             return _Fit.failed(time.perf_counter() - start, _error_text(exc))
+        compiling = estimator.model_.compile_seconds
         history = estimator.history_
         losses = np.asarray(history.get("loss", []), dtype=float)
         epochs_run = len(losses)
         if epochs_run == 0 or not np.all(np.isfinite(losses)):
-            return _Fit.diverged(time.perf_counter() - start, epochs_run)
+            return _Fit.diverged(time.perf_counter() - start - compiling, epochs_run, compiling)
         predictions = _predict(estimator.model_, prepared.X_score)
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start - compiling
         if not np.all(np.isfinite(predictions)):
-            return _Fit.diverged(seconds, epochs_run)
+            return _Fit.diverged(seconds, epochs_run, compiling)
         if keep_model is not None:
-            keep_model(plain_copy(estimator.model_), prepared.preprocessor)
+            keep_model(estimator.model_.standard_copy(), prepared.preprocessor)
         val_losses = history.get("val_loss")
         best_epoch = int(np.argmin(val_losses)) + 1 if val_losses else epochs_run
         return _Fit(
-            "ok", predictions, epochs_run, best_epoch, seconds, tracker.scores, tracker.pruned
+            "ok",
+            predictions,
+            epochs_run,
+            best_epoch,
+            seconds,
+            tracker.scores,
+            tracker.pruned,
+            compile_seconds=compiling,
         )
 
 
@@ -461,14 +474,15 @@ class _Fit:
     predictions: np.ndarray  # the network's outputs on the scored rows
     epochs_run: int
     best_epoch: int
-    seconds: float
+    seconds: float  # training, preparing the fold's data the first time, and scoring
     epoch_scores: list[float] = field(default_factory=list)
     pruned: bool = False
     error: str | None = None
+    compile_seconds: float = 0.0  # tracing and compiling training functions, apart
 
     @classmethod
-    def diverged(cls, seconds: float, epochs_run: int) -> _Fit:
-        return cls("diverged", np.empty(0), epochs_run, 0, seconds)
+    def diverged(cls, seconds: float, epochs_run: int, compile_seconds: float) -> _Fit:
+        return cls("diverged", np.empty(0), epochs_run, 0, seconds, compile_seconds=compile_seconds)
 
     @classmethod
     def failed(cls, seconds: float, error: str) -> _Fit:

@@ -222,13 +222,23 @@ def compute_cell(
             "metrics": test.metrics,
             "epochs": test.epochs,
             "fit_seconds": test.fit_seconds,
+            "compile_seconds": test.compile_seconds,
             "status": test.status,
         }
     else:
-        test_dict = {"metrics": {}, "epochs": 0, "fit_seconds": 0.0, "status": "no incumbent"}
+        test_dict = {
+            "metrics": {},
+            "epochs": 0,
+            "fit_seconds": 0.0,
+            "compile_seconds": 0.0,
+            "status": "no incumbent",
+        }
 
     evaluations = [e.to_dict() for e in objective.evaluations]
     train_seconds = sum(e.fit_seconds for e in objective.evaluations)
+    compile_seconds = test_dict["compile_seconds"] + sum(
+        e.compile_seconds for e in objective.evaluations
+    )
     overhead_seconds = sum(e.overhead_seconds for e in objective.evaluations) + trailing
     record = {
         "study": spec.name,
@@ -260,6 +270,9 @@ def compute_cell(
         "timings": {
             "search_seconds": search_seconds,
             "train_seconds": train_seconds,
+            # Compiling training functions the process had not compiled before: a cost of
+            # the process (the first cells of each worker pay it), not of the strategy.
+            "compile_seconds": compile_seconds,
             "overhead_seconds": overhead_seconds,
             "final_fit_seconds": test_dict["fit_seconds"],
             "wall_seconds": time.perf_counter() - started,

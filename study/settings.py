@@ -23,6 +23,9 @@ class ProtocolSettings:
     patience: int = 5
     preprocessing: Literal["standard", "quantile"] = "standard"
     max_rows: int | None = None  # subsample the data (smoke tests only)
+    # The training loop: "compiled" (XLA, the default) or "keras" (Keras' own steps, the
+    # reference). Round-off differs, so it is part of a study's identity.
+    engine: Literal["compiled", "keras"] = "compiled"
 
     def __post_init__(self) -> None:
         if self.validation not in ("holdout", "kfold"):
@@ -31,6 +34,8 @@ class ProtocolSettings:
             raise UsageError(
                 f"preprocessing must be 'standard' or 'quantile', not {self.preprocessing!r}"
             )
+        if self.engine not in ("compiled", "keras"):
+            raise UsageError(f"engine must be 'compiled' or 'keras', not {self.engine!r}")
         _positive("folds", self.folds, minimum=2)
         _positive("max_epochs", self.max_epochs)
         _positive("patience", self.patience)
@@ -89,7 +94,8 @@ class StudySpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudySpec:
         try:
-            protocol = ProtocolSettings(**data["protocol"])
+            # Specs written before the compiled engine existed trained with Keras' loop.
+            protocol = ProtocolSettings(**{"engine": "keras", **data["protocol"]})
             return cls(
                 name=data["name"],
                 problem=data["problem"],

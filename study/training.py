@@ -9,10 +9,14 @@ callbacks, but slices the batches itself inside a single traced ``tf.while_loop`
 With ``shuffle=False`` it trains exactly as ``keras.Model.fit`` does (a test checks it); with
 shuffling it draws its own permutations, from NumPy's global random state, which scikeras
 seeds from ``random_state`` before every fit.
+
+This is the reference engine (``--engine keras``). ``study.compiled`` subclasses it: same
+``fit``, same callbacks, but each epoch is one XLA-compiled call.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +36,9 @@ _DEFAULTS_ONLY = {
 }
 
 Step = Callable[[tuple[tf.Tensor, tf.Tensor]], Any]
+# Runs one epoch over the rows in the given order and returns the epoch's logs (training
+# and, when there is validation data, ``val_``-prefixed validation values).
+Epoch = Callable[[np.ndarray], dict[str, float]]
 
 
 def _batched_loop(step: Step, x_spec: tf.TensorSpec, y_spec: tf.TensorSpec) -> Any:
@@ -70,6 +77,9 @@ def _open_rows(tensor: tf.Tensor) -> tf.TensorSpec:
 class InMemorySequential(keras.Sequential):
     """A ``keras.Sequential`` whose ``fit`` runs each epoch as one call (see the module)."""
 
+    # Seconds the last ``fit`` spent tracing (or compiling) functions it had not run before.
+    compile_seconds: float = 0.0
+
     def fit(  # type: ignore[override]
         self,
         x: Any,
@@ -92,8 +102,9 @@ class InMemorySequential(keras.Sequential):
         batch_size = batch_size or 32
         X, Y = _tensors(x, y)
         validation = _tensors(*validation_data) if validation_data is not None else None
-        train = self._loop("train_step", X, Y)
-        test = self._loop("test_step", *validation) if validation is not None else None
+        started = time.perf_counter()
+        run_epoch = self._epoch_runner(X, Y, validation, batch_size, validation_batch_size)
+        self.compile_seconds = time.perf_counter() - started
 
         history = keras.callbacks.CallbackList(
             callbacks, add_history=True, add_progbar=False, model=self, epochs=epochs, verbose=0
@@ -107,26 +118,41 @@ class InMemorySequential(keras.Sequential):
         for epoch in range(epochs):
             history.on_epoch_begin(epoch)
             order = permutations.permutation(rows) if shuffle else np.arange(rows)
-            self.reset_metrics()
-            train(X, Y, tf.constant(order, tf.int32), tf.constant(batch_size, tf.int32))
-            logs = self._results()
+            logs = run_epoch(order)
             # Batch-level callbacks (TerminateOnNaN) see the epoch as one batch.
             history.on_train_batch_end(0, logs)
-            if validation is not None and test is not None:
-                X_val, Y_val = validation
-                self.reset_metrics()
-                test(
-                    X_val,
-                    Y_val,
-                    tf.range(X_val.shape[0], dtype=tf.int32),
-                    tf.constant(validation_batch_size or batch_size, tf.int32),
-                )
-                logs.update({f"val_{k}": v for k, v in self._results().items()})
             history.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
         history.on_train_end(logs)
         return self.history
+
+    def _epoch_runner(
+        self,
+        X: tf.Tensor,
+        Y: tf.Tensor,
+        validation: tuple[tf.Tensor, tf.Tensor] | None,
+        batch_size: int,
+        validation_batch_size: int | None,
+    ) -> Epoch:
+        """Keras' ``train_step`` (and ``test_step``) over the epoch, traced before returning."""
+        train = self._loop("train_step", X, Y)
+        test = self._loop("test_step", *validation) if validation is not None else None
+        size = tf.constant(batch_size, tf.int32)
+        validation_size = tf.constant(validation_batch_size or batch_size, tf.int32)
+
+        def run(order: np.ndarray) -> dict[str, float]:
+            self.reset_metrics()
+            train(X, Y, tf.constant(order, tf.int32), size)
+            logs = self._results()
+            if validation is not None and test is not None:
+                X_val, Y_val = validation
+                self.reset_metrics()
+                test(X_val, Y_val, tf.range(X_val.shape[0], dtype=tf.int32), validation_size)
+                logs.update({f"val_{k}": v for k, v in self._results().items()})
+            return logs
+
+        return run
 
     def _loop(self, step: str, X: tf.Tensor, Y: tf.Tensor) -> Any:
         """The traced loop of ``train_step`` or ``test_step`` for data shaped like ``X, Y``,
@@ -138,11 +164,18 @@ class InMemorySequential(keras.Sequential):
         if key not in loops:
             # Creates the optimizer and metric variables outside the traced loops.
             self._symbolic_build(data_batch=(X[:1], Y[:1]))
-            loops[key] = _batched_loop(getattr(self, step), *key[1:])
+            loop = _batched_loop(getattr(self, step), *key[1:])
+            loop.get_concrete_function()  # traced now, so that the fit's time excludes it
+            loops[key] = loop
         return loops[key]
 
     def _results(self) -> dict[str, float]:
         return {name: float(value) for name, value in self.get_metrics_result().items()}
+
+    def standard_copy(self) -> keras.Sequential:
+        """The same layers (and weights) as a plain ``keras.Sequential``, which loads
+        anywhere."""
+        return keras.Sequential([keras.Input(self.input_shape[1:]), *self.layers], name=self.name)
 
 
 def _tensors(x: Any, y: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -152,8 +185,3 @@ def _tensors(x: Any, y: Any) -> tuple[tf.Tensor, tf.Tensor]:
     if X.shape[0] != Y.shape[0]:
         raise ValueError(f"x has {X.shape[0]} rows but y has {Y.shape[0]}")
     return X, Y
-
-
-def plain_copy(model: keras.Sequential) -> keras.Sequential:
-    """The same layers (and weights) as a plain ``keras.Sequential``, which loads anywhere."""
-    return keras.Sequential([keras.Input(model.input_shape[1:]), *model.layers], name=model.name)

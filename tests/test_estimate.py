@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from study import estimate
@@ -16,6 +18,7 @@ SPEC = StudySpec(
     budget=4,
     protocol=ProtocolSettings(max_epochs=10, max_rows=600),
 )
+KERAS = dataclasses.replace(SPEC, protocol=dataclasses.replace(SPEC.protocol, engine="keras"))
 
 
 def test_calibration_separates_epochs_from_the_once_per_model_cost() -> None:
@@ -28,7 +31,23 @@ def test_worst_case_counts_every_evaluation_and_retrain_at_full_fidelity(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(estimate, "calibrate", lambda spec: (0.4, 1.0))
+    # Reference engine: every evaluation may be a new model to trace.
     # 3 cells × (4 evaluations + 1 retrain) × (10 epochs × 0.4 s + 1 s per model) = 75 s
-    text = estimate.estimate_seconds(SPEC, 3)
-    assert text.startswith("at most 75 s for 3 cells")
-    assert "0.40 s per full-fidelity epoch and 1.0 s per new model" in text
+    text = estimate.estimate_seconds(KERAS, 3)
+    assert text.startswith("at most 75 s on one core for 3 cells")
+    assert "0.400 s per full-fidelity epoch of the default model, 1.0 s per new" in text
+    # Two workers share the training; each traces its own models (8 of the 15 evaluations).
+    assert estimate.estimate_seconds(KERAS, 3, workers=2).startswith("at most 38 s on 2 workers")
+
+
+def test_compiled_engine_compiles_each_shape_of_the_space_once_per_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # lab space: 3 optimizers × (no hidden layer + 3 depths × 5 width buckets to 100) = 48
+    assert estimate.compiled_shapes(SPEC) == 48
+    assert estimate.compiled_shapes(KERAS) is None
+    monkeypatch.setattr(estimate, "calibrate", lambda spec: (0.4, 1.0))
+    many = dataclasses.replace(SPEC, budget=99)
+    # 10 cells × 100 evaluations × 4 s training, plus at most 48 compiles of 1 s
+    assert estimate.estimate_seconds(many, 10).startswith("at most 67 min on one core")
+    assert "at most 48 per worker" in estimate.estimate_seconds(many, 10)

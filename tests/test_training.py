@@ -13,7 +13,7 @@ from scikeras.wrappers import KerasRegressor
 
 from study.model import LAB, METRICS, OPTIMIZERS, Head, build_mlp, build_network
 from study.space import MODEL_DEFAULTS
-from study.training import InMemorySequential, plain_copy
+from study.training import InMemorySequential
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(300, 6)).astype(np.float32)
@@ -140,7 +140,7 @@ def test_options_it_cannot_honour_are_refused() -> None:
 def test_a_plain_copy_saves_and_loads_without_this_project(tmp_path: Path) -> None:
     model = compiled(InMemorySequential, dict(MODEL_DEFAULTS, n_hidden=1), LAB)
     model.fit(X, Y, epochs=1, verbose=0)
-    copy = plain_copy(model)
+    copy = model.standard_copy()
     assert type(copy) is keras.Sequential
     path = tmp_path / "model.keras"
     copy.save(path)
