@@ -10,6 +10,7 @@ build would have, its initial weights drawn by building the real network.
 
 from __future__ import annotations
 
+import random
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,10 +66,22 @@ def build_network(
     n_features: int,
     head: Head = REGRESSION,
     network: type[keras.Sequential] = InMemorySequential,
+    seed: int | None = None,
 ) -> keras.Sequential:
-    """The uncompiled MLP; its initial weights come from the seeded random streams.
+    """The uncompiled MLP. Its initial weights (and dropout streams) come from ``seed``, or
+    without one from Python's global random state, as Keras draws them (scikeras seeds it).
+
+    With ``seed``, the layers' seeds are the draws Keras would make from Python's random
+    state seeded with it, so both give the same network; but a private stream cannot be
+    moved by another thread of the process (a Dask worker's event loop draws from the
+    global one now and then), which is why the protocol passes one.
 
     ``network=keras.Sequential`` gives the same model trained by Keras' own ``fit`` loop."""
+    draws = random.Random(seed) if seed is not None else random
+
+    def layer_seed() -> int:
+        return draws.randint(1, int(1e9))  # Keras' own default-seed draw
+
     regularizer = keras.regularizers.L2(config["l2"]) if config["l2"] > 0 else None
     layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,))]
     for _ in range(int(config["n_hidden"])):
@@ -76,13 +89,23 @@ def build_network(
             keras.layers.Dense(
                 int(config["n_neurons"]),
                 activation=config["activation"],
+                kernel_initializer=keras.initializers.GlorotUniform(seed=layer_seed()),
                 kernel_regularizer=regularizer,
             )
         )
         if config["dropout"] > 0:
-            layers.append(keras.layers.Dropout(config["dropout"]))
-    layers.append(keras.layers.Dense(1, activation=head.activation))
-    return network(layers)
+            layers.append(keras.layers.Dropout(config["dropout"], seed=layer_seed()))
+    layers.append(
+        keras.layers.Dense(
+            1,
+            activation=head.activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=layer_seed()),
+        )
+    )
+    network_ = network(layers)
+    if seed is not None:
+        network_.shuffle_seed = seed
+    return network_
 
 
 def compile_network(model: keras.Model, config: dict[str, Any], head: Head = LAB) -> keras.Model:
@@ -174,15 +197,17 @@ class ModelPool:
         n_features: int,
         meta: dict[str, Any] | None = None,
         head: Head = REGRESSION,
+        seed: int | None = None,
     ) -> keras.Model:
-        """Same weights and optimizer state as a fresh build (scikeras calls it seeded).
+        """Same weights and optimizer state as a fresh build (scikeras calls it seeded; the
+        protocol also passes the seed, see ``build_network``).
 
         scikeras accepts functions and ``functools.partial`` objects as ``model=``; pass
         ``functools.partial(pool.build, head=...)``.
         """
         # Always build the fresh network: it draws the initial weights (and dropout seeds)
-        # from exactly the random streams a fresh model would, under scikeras' seeding.
-        fresh = build_network(config, n_features, head)
+        # from exactly the random streams a fresh model would.
+        fresh = build_network(config, n_features, head, seed=seed)
         key = architecture(config, n_features, head, self.engine)
         model = self._models.pop(key, None)
         if model is None and self.engine == "keras":
@@ -231,6 +256,7 @@ def _load_initial_state(model: keras.Model, fresh: keras.Model, config: dict[str
     for variable in optimizer.variables:
         variable.assign(keras.ops.zeros_like(variable))
     optimizer.learning_rate.assign(float(config["learning_rate"]))
+    model.shuffle_seed = fresh.shuffle_seed
     if isinstance(model, CompiledSequential):
         model.knobs.dropout.assign(float(config["dropout"]))
         model.knobs.l2.assign(float(config["l2"]))

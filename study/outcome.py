@@ -18,10 +18,10 @@ class Outcome:
     epochs_run: int  # summed over folds
     best_epoch: float  # mean over folds of the epoch early stopping kept
     fit_seconds: float  # training (and scoring), without compile_seconds
-    compile_seconds: float = 0.0  # tracing and compiling training functions new to the process
     status: Status = "ok"
     error: str | None = None
     epoch_scores: list[float] = field(default_factory=list)  # per-epoch objective, first fold
+    compile_seconds: float = 0.0  # tracing and compiling training functions new to the process
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,6 @@ class TestScore:
     metrics: dict[str, float]
     epochs: int
     fit_seconds: float
-    compile_seconds: float = 0.0
     status: Status = "ok"
     error: str | None = None
+    compile_seconds: float = 0.0

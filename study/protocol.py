@@ -349,6 +349,9 @@ class MLPProtocol:
             model=self._build_model,
             model__config=config,
             model__n_features=prepared.X_fit.shape[1],
+            # The same seed scikeras seeds the global streams with, given to the model's
+            # own streams, so that no other thread of the process can change the draws.
+            model__seed=init_seed,
             batch_size=int(config["batch_size"]),
             epochs=epochs,
             callbacks=callbacks,

@@ -79,6 +79,9 @@ class InMemorySequential(keras.Sequential):
 
     # Seconds the last ``fit`` spent tracing (or compiling) functions it had not run before.
     compile_seconds: float = 0.0
+    # Where the batch order comes from: NumPy's global state seeded with this, or, if None,
+    # the global state as it is (scikeras seeds it before every fit).
+    shuffle_seed: int | None = None
 
     def fit(  # type: ignore[override]
         self,
@@ -110,8 +113,10 @@ class InMemorySequential(keras.Sequential):
             callbacks, add_history=True, add_progbar=False, model=self, epochs=epochs, verbose=0
         )
         rows = int(X.shape[0])
-        # Drawn first thing in the fit, so a seeded global state gives the same permutations.
-        permutations = np.random.default_rng(np.random.randint(2**31 - 1))
+        # Drawn as the first thing in a fit from the global state seeded with ``shuffle_seed``
+        # would be, but from a private one: no other thread can move it.
+        source = np.random if self.shuffle_seed is None else np.random.RandomState(self.shuffle_seed)
+        permutations = np.random.default_rng(source.randint(2**31 - 1))
         self.stop_training = False
         history.on_train_begin()
         logs: dict[str, float] = {}

@@ -27,6 +27,7 @@ from study.execution import (
     InProcess,
     LocalPool,
     cell_threads,
+    thread_environment,
 )
 from study.profiles import get_profile
 from study.records import (
@@ -92,6 +93,52 @@ def test_local_workers_and_dask_give_identical_records(
     assert sum(isinstance(e, EvaluationDone) for e in heard["pool"]) == evaluations
     for name in reference:
         assert reference[name]["evaluations"] and reference[name]["test"]["metrics"]["rmse"] > 0
+
+
+def _draw_from_the_global_streams_meanwhile() -> None:
+    """A worker thread that keeps drawing from Python's and NumPy's global random state, as
+    a Dask worker's event loop does now and then (jittered timers, retries)."""
+    import random
+    import threading
+
+    import numpy
+
+    def draw() -> None:
+        while True:
+            random.random()
+            numpy.random.random()
+            time.sleep(0.001)
+
+    threading.Thread(target=draw, daemon=True).start()
+
+
+@pytest.mark.slow
+def test_the_smoke_profile_gives_the_same_records_in_process_and_on_dask(
+    tmp_path: Path,
+) -> None:
+    """Every evaluation of every cell, twice on a LocalCluster whose workers have a thread
+    drawing from the global random streams all the while."""
+    from distributed import Client, LocalCluster
+
+    spec = get_profile("smoke")
+    in_process = records(run_study(spec, tmp_path / "in-process", InProcess()).directory)
+    for attempt in range(2):
+        with (
+            LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=None,
+                env=thread_environment(1),
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            client.run(_draw_from_the_global_streams_meanwhile)
+            on_dask = run_study(
+                spec, tmp_path / f"dask-{attempt}", DaskCluster(cluster.scheduler_address, 2)
+            )
+        assert not on_dask.failed
+        assert records(on_dask.directory) == in_process
 
 
 def _env() -> dict[str, str]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import random
 from typing import Any
 
 import numpy as np
 import pytest
 from scikeras.wrappers import KerasRegressor
 
-from study.model import REGRESSION, Head, ModelPool, architecture, build_mlp
+from study.model import REGRESSION, Head, ModelPool, architecture, build_mlp, build_network
 from study.space import MODEL_DEFAULTS
 
 RNG = np.random.default_rng(0)
@@ -80,3 +81,25 @@ def test_the_pool_keeps_only_its_capacity() -> None:
     for width in (3, 4, 5, 3):
         pool.build(dict(MODEL_DEFAULTS, n_neurons=width), 8)
     assert pool.built == 4 and pool.reused == 0  # width 3 had been evicted by then
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"n_hidden": 3, "n_neurons": 7}, {"n_hidden": 2, "dropout": 0.3}, {"n_hidden": 0}],
+)
+def test_a_seeded_build_draws_what_keras_draws_from_the_seeded_global_state(
+    changes: dict[str, Any],
+) -> None:
+    """The protocol's private streams give the networks scikeras' seeding gave, so records
+    keep their values, and nothing another thread draws can change them."""
+    from scikeras.utils.random_state import tensorflow_random_state
+
+    config = dict(MODEL_DEFAULTS, **changes)
+    with tensorflow_random_state(17):
+        expected = build_network(config, 8)
+        permutation_seed = np.random.randint(2**31 - 1)
+    random.seed(99)  # whatever the global state holds now does not matter
+    seeded = build_network(config, 8, seed=17)
+    for mine, theirs in zip(seeded.variables, expected.variables, strict=True):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    assert np.random.RandomState(seeded.shuffle_seed).randint(2**31 - 1) == permutation_seed
