@@ -115,7 +115,9 @@ class InMemorySequential(keras.Sequential):
         rows = int(X.shape[0])
         # Drawn as the first thing in a fit from the global state seeded with ``shuffle_seed``
         # would be, but from a private one: no other thread can move it.
-        source = np.random if self.shuffle_seed is None else np.random.RandomState(self.shuffle_seed)
+        source = (
+            np.random if self.shuffle_seed is None else np.random.RandomState(self.shuffle_seed)
+        )
         permutations = np.random.default_rng(source.randint(2**31 - 1))
         self.stop_training = False
         history.on_train_begin()
