@@ -2,6 +2,8 @@
 
 import os
 
+from study.xla_cache import enable_xla_cache
+
 __version__ = "0.1.0"
 
 # TensorFlow's oneDNN kernels are slower than its own for these small MLPs (about 10% per
@@ -9,3 +11,4 @@ __version__ = "0.1.0"
 # across the progress display. Set before TensorFlow loads; an explicit setting wins, and
 # records note the value (it changes round-off, so records compare only under the same one).
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+enable_xla_cache()

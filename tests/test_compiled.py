@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -13,6 +17,7 @@ from study.model import LAB, REGRESSION, Head, ModelPool
 from study.problems import get_problem
 from study.settings import ProtocolSettings
 from study.space import MODEL_DEFAULTS
+from study.xla_cache import cache_directory
 
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(300, 6)).astype(np.float32)  # 300 rows: batches of 32 leave 12
@@ -148,3 +153,44 @@ def test_a_classification_head_logs_its_validation_metric() -> None:
     assert set(history) == {"loss", "val_loss", "val_auc"}
     assert 0.5 < history["val_auc"][-1] <= 1.0
     assert REGRESSION.metrics == ()  # regression logs no metric it would not read
+
+
+_TRAIN_ONE = """
+import keras, numpy as np
+from study.model import ModelPool
+from study.space import MODEL_DEFAULTS
+X = np.random.default_rng(0).normal(size=(200, 6)).astype("float32")
+model = ModelPool(engine="compiled").build(dict(MODEL_DEFAULTS, optimizer="adam"), 6, seed=3)
+model.fit(X, X[:, 0], batch_size=32, epochs=2, verbose=0)
+print(repr(np.asarray(model(X)).ravel().tolist()))
+"""
+
+
+def test_an_executable_from_the_compile_cache_trains_as_a_fresh_compile(tmp_path: Path) -> None:
+    """A second process loads what the first compiled (a file in the cache) and gets the
+    same numbers."""
+    environment = {**os.environ, "TUNEBENCH_XLA_CACHE": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    environment.pop("TF_XLA_FLAGS", None)
+
+    def run() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", _TRAIN_ONE], env=environment, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    first = run()
+    cached = list(tmp_path.glob("xla-*/*.pb"))
+    assert cached, "the first process wrote its compiled executables"
+    stamps = {path: path.stat().st_mtime_ns for path in cached}
+    assert run() == first
+    assert {path: path.stat().st_mtime_ns for path in cached} == stamps  # loaded, not rewritten
+
+
+def test_the_compile_cache_can_be_moved_or_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUNEBENCH_XLA_CACHE", "off")
+    assert cache_directory() is None
+    monkeypatch.setenv("TUNEBENCH_XLA_CACHE", "/somewhere")
+    directory = cache_directory()
+    assert directory is not None and directory.parent == Path("/somewhere")
+    assert directory.name.startswith("xla-tf")
