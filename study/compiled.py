@@ -215,6 +215,18 @@ class CompiledSequential(InMemorySequential):
             logs[f"val_{metric.name}"] = float(metric.result())
         return logs
 
+    def predict_rows(self, X: np.ndarray) -> np.ndarray:
+        """Outputs through a traced forward pass, kept with the pooled model (an eager pass
+        through Keras' layers costs more than the arithmetic)."""
+        forward = self.__dict__.get("_forward")  # kept out of Keras attribute tracking
+        if forward is None:
+            spec = tf.TensorSpec([None, *self.input_shape[1:]], tf.float32)
+            forward = tf.function(
+                lambda x: self(x, training=False), input_signature=[spec], autograph=False
+            )
+            self.__dict__["_forward"] = forward
+        return np.asarray(forward(np.asarray(X, np.float32)), dtype=float).reshape(-1)
+
     def standard_copy(self) -> keras.Sequential:
         """The real, unpadded network with plain Keras layers (``Dense``, ``Dropout`` at the
         config's rate) and the trained weights; it loads anywhere."""

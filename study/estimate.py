@@ -4,31 +4,49 @@ from __future__ import annotations
 
 import math
 import time
+from typing import NamedTuple
 
 from study.problems import get_problem
 from study.progress import duration
 from study.settings import StudySpec
 from study.space import get_space
 
-_CALIBRATION_EPOCHS = 2
+_CALIBRATION_EPOCHS = 8
+_REPEATS = 3  # warm timings are the fastest of a few: a busy machine only adds to them
 # Configs drawn to count the distinct compiled training functions a space can need.
 _SPACE_SAMPLES = 4000
 
 
-def calibrate(spec: StudySpec) -> tuple[float, float]:
-    """Wall seconds of one full-fidelity epoch (all folds) of the space's default model, and
-    the once-per-model cost of building and compiling it (a new compiled shape pays it)."""
+class Calibration(NamedTuple):
+    per_epoch: float  # one full-fidelity epoch (all folds) of the space's default model
+    per_evaluation: float  # what an evaluation costs besides its epochs (building, scoring)
+    per_model: float  # compiling a new model's training functions, once per shape
+
+
+def calibrate(spec: StudySpec) -> Calibration:
+    """Times the space's default model: once cold (it compiles), then warm at one epoch and
+    at a few, so that per-epoch and per-evaluation costs come apart."""
     evaluator = get_problem(spec.problem).make_evaluator(spec.protocol, spec.seeds[0])
     space = get_space(spec.space)
     config = space.config(space.default_values())
-    epochs = min(_CALIBRATION_EPOCHS, spec.protocol.max_epochs)
-    seconds = []
-    for _ in range(2):  # the second fit reuses the first one's compiled model
-        start = time.perf_counter()
-        evaluator.evaluate(config, epochs)
-        seconds.append(time.perf_counter() - start)
-    per_epoch = seconds[1] / epochs
-    return per_epoch, max(0.0, seconds[0] - seconds[1])
+
+    def timed(epochs: int, repeats: int = _REPEATS) -> tuple[float, int]:
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            outcome = evaluator.evaluate(config, epochs)
+            seconds.append(time.perf_counter() - start)
+        return min(seconds), outcome.epochs_run
+
+    cold, _ = timed(1, repeats=1)
+    one, folds = timed(1)  # epochs_run at one epoch: one per fold
+    longer = min(_CALIBRATION_EPOCHS, spec.protocol.max_epochs)
+    if longer == 1:
+        return Calibration(one, 0.0, max(0.0, cold - one))
+    many, fold_epochs = timed(longer)
+    per_fold_epoch = max(0.0, many - one) / max(1, fold_epochs - folds)
+    per_epoch = per_fold_epoch * max(1, folds)
+    return Calibration(per_epoch, max(0.0, one - per_epoch), max(0.0, cold - one))
 
 
 def compiled_shapes(spec: StudySpec) -> int | None:
@@ -51,11 +69,12 @@ def compiled_shapes(spec: StudySpec) -> int | None:
 
 
 def estimate_seconds(spec: StudySpec, n_cells: int, workers: int = 1) -> str:
-    per_epoch, per_model = calibrate(spec)
+    per_epoch, per_evaluation, per_model = calibrate(spec)
     workers = max(1, workers)
     # budget evaluations plus the incumbent's retrain, every one at full fidelity
     evaluations = n_cells * (spec.budget + 1)
-    training = evaluations * spec.protocol.max_epochs * per_epoch / workers
+    per_full_evaluation = spec.protocol.max_epochs * per_epoch + per_evaluation
+    training = evaluations * per_full_evaluation / workers
     # Each worker compiles each shape it meets once; the reference engine, every new model.
     per_worker = math.ceil(evaluations / workers)
     shapes = compiled_shapes(spec)
@@ -64,6 +83,7 @@ def estimate_seconds(spec: StudySpec, n_cells: int, workers: int = 1) -> str:
     on = "one core" if workers == 1 else f"{workers} workers"
     return (
         f"at most {duration(worst)} on {on} for {n_cells} cells if no training stops early "
-        f"(early stopping usually halves it; {per_epoch:.3f} s per full-fidelity epoch of the "
-        f"default model, {per_model:.1f} s per new compiled model, at most {compiles} per worker)"
+        f"(early stopping usually halves it; the default model here: {per_epoch:.3f} s per "
+        f"full-fidelity epoch and {per_evaluation:.2f} s more per evaluation; "
+        f"{per_model:.1f} s per new compiled model, at most {compiles} per worker)"
     )

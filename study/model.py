@@ -61,6 +61,18 @@ REGRESSION = Head()
 LAB = Head(metrics=("rmse",))
 
 
+class _LayerSeeds:
+    """The seeds Keras draws for the network's layers, in the order it draws them: from
+    ``random.Random(seed)``, or without a seed from Python's global random state (which
+    scikeras seeds before every fit)."""
+
+    def __init__(self, seed: int | None) -> None:
+        self._draws = random.Random(seed) if seed is not None else random
+
+    def next(self) -> int:
+        return self._draws.randint(1, int(1e9))  # Keras' own default-seed draw
+
+
 def build_network(
     config: dict[str, Any],
     n_features: int,
@@ -69,7 +81,7 @@ def build_network(
     seed: int | None = None,
 ) -> keras.Sequential:
     """The uncompiled MLP. Its initial weights (and dropout streams) come from ``seed``, or
-    without one from Python's global random state, as Keras draws them (scikeras seeds it).
+    without one from Python's global random state, as Keras draws them.
 
     With ``seed``, the layers' seeds are the draws Keras would make from Python's random
     state seeded with it, so both give the same network; but a private stream cannot be
@@ -77,11 +89,7 @@ def build_network(
     global one now and then), which is why the protocol passes one.
 
     ``network=keras.Sequential`` gives the same model trained by Keras' own ``fit`` loop."""
-    draws = random.Random(seed) if seed is not None else random
-
-    def layer_seed() -> int:
-        return draws.randint(1, int(1e9))  # Keras' own default-seed draw
-
+    seeds = _LayerSeeds(seed)
     regularizer = keras.regularizers.L2(config["l2"]) if config["l2"] > 0 else None
     layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,))]
     for _ in range(int(config["n_hidden"])):
@@ -89,23 +97,41 @@ def build_network(
             keras.layers.Dense(
                 int(config["n_neurons"]),
                 activation=config["activation"],
-                kernel_initializer=keras.initializers.GlorotUniform(seed=layer_seed()),
+                kernel_initializer=keras.initializers.GlorotUniform(seed=seeds.next()),
                 kernel_regularizer=regularizer,
             )
         )
         if config["dropout"] > 0:
-            layers.append(keras.layers.Dropout(config["dropout"], seed=layer_seed()))
+            layers.append(keras.layers.Dropout(config["dropout"], seed=seeds.next()))
     layers.append(
         keras.layers.Dense(
             1,
             activation=head.activation,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=layer_seed()),
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seeds.next()),
         )
     )
-    network_ = network(layers)
-    if seed is not None:
-        network_.shuffle_seed = seed
-    return network_
+    model = network(layers)
+    model.shuffle_seed = seed
+    return model
+
+
+def initial_values(config: dict[str, Any], n_features: int, seed: int | None) -> list[list[Any]]:
+    """What each layer of ``build_network(config, n_features, seed=seed)`` starts from (its
+    variables' values, layer by layer), drawn by the same initializers without building the
+    network: creating Keras layers and variables costs more than the draws themselves."""
+    seeds = _LayerSeeds(seed)
+    values: list[list[Any]] = []
+    fan_in = n_features
+    for _ in range(int(config["n_hidden"])):
+        width = int(config["n_neurons"])
+        kernel = keras.initializers.GlorotUniform(seed=seeds.next())((fan_in, width))
+        values.append([kernel, np.zeros(width, np.float32)])
+        if config["dropout"] > 0:
+            values.append([np.array([seeds.next(), 0], np.int64)])  # its seed generator's state
+        fan_in = width
+    output = keras.initializers.GlorotUniform(seed=seeds.next())((fan_in, 1))
+    values.append([output, np.zeros(1, np.float32)])
+    return values
 
 
 def compile_network(model: keras.Model, config: dict[str, Any], head: Head = LAB) -> keras.Model:
@@ -205,22 +231,24 @@ class ModelPool:
         scikeras accepts functions and ``functools.partial`` objects as ``model=``; pass
         ``functools.partial(pool.build, head=...)``.
         """
-        # Always build the fresh network: it draws the initial weights (and dropout seeds)
-        # from exactly the random streams a fresh model would.
-        fresh = build_network(config, n_features, head, seed=seed)
         key = architecture(config, n_features, head, self.engine)
         model = self._models.pop(key, None)
         if model is None and self.engine == "keras":
-            model = compile_network(fresh, config, head)
+            model = compile_network(
+                build_network(config, n_features, head, seed=seed), config, head
+            )
             self.built += 1
         else:
+            # Drawn first, from exactly the random streams a fresh build would draw from
+            # (building a padded network draws from the global streams too).
+            values = initial_values(config, n_features, seed)
             if model is None:
                 model = _padded_network(key, config)
                 self.built += 1
             else:
                 self.reused += 1
             model.row_capacity = self.rows
-            _load_initial_state(model, fresh, config)
+            _load_initial_state(model, values, config, seed)
         self._models[key] = model
         while len(self._models) > self.capacity:
             self._models.popitem(last=False)
@@ -245,9 +273,11 @@ def shared_pool(engine: Engine, rows: int) -> ModelPool:
     return pool
 
 
-def _load_initial_state(model: keras.Model, fresh: keras.Model, config: dict[str, Any]) -> None:
-    for target, source in zip(model.layers, fresh.layers, strict=True):
-        for variable, value in zip(target.variables, source.variables, strict=True):
+def _load_initial_state(
+    model: keras.Model, values: list[list[Any]], config: dict[str, Any], seed: int | None
+) -> None:
+    for layer, layer_values in zip(model.layers, values, strict=True):
+        for variable, value in zip(layer.variables, layer_values, strict=True):
             # weights, and dropout's seed-generator state; a padded variable gets the real
             # one's values in its leading block and exact zeros elsewhere
             variable.assign(_in_block(np.asarray(value), tuple(variable.shape)))
@@ -256,11 +286,11 @@ def _load_initial_state(model: keras.Model, fresh: keras.Model, config: dict[str
     for variable in optimizer.variables:
         variable.assign(keras.ops.zeros_like(variable))
     optimizer.learning_rate.assign(float(config["learning_rate"]))
-    model.shuffle_seed = fresh.shuffle_seed
+    model.shuffle_seed = seed
     if isinstance(model, CompiledSequential):
         model.knobs.dropout.assign(float(config["dropout"]))
         model.knobs.l2.assign(float(config["l2"]))
-        model.real_widths = tuple(layer.units for layer in fresh.layers if hasattr(layer, "units"))
+        model.real_widths = tuple(np.shape(layer[0])[1] for layer in values if len(layer) == 2)
 
 
 def _in_block(value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -370,7 +370,7 @@ class MLPProtocol:
         epochs_run = len(losses)
         if epochs_run == 0 or not np.all(np.isfinite(losses)):
             return _Fit.diverged(time.perf_counter() - start - compiling, epochs_run, compiling)
-        predictions = _predict(estimator.model_, prepared.X_score)
+        predictions = estimator.model_.predict_rows(prepared.X_score)
         seconds = time.perf_counter() - start - compiling
         if not np.all(np.isfinite(predictions)):
             return _Fit.diverged(seconds, epochs_run, compiling)
@@ -463,12 +463,6 @@ def _error_text(exc: Exception, limit: int = 500) -> str:
     # TensorFlow's messages can quote whole tensors; a record needs the gist.
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _predict(model: keras.Model, X: np.ndarray) -> np.ndarray:
-    # One eager forward pass: ``Model.predict`` would build a data pipeline and trace a
-    # prediction function per model to score a few thousand rows once.
-    return np.asarray(model(X, training=False), dtype=float).reshape(-1)
 
 
 @dataclass

@@ -176,6 +176,11 @@ class InMemorySequential(keras.Sequential):
             loops[key] = loop
         return loops[key]
 
+    def predict_rows(self, X: np.ndarray) -> np.ndarray:
+        """The network's outputs for ``X`` as one vector, in one eager forward pass (what
+        ``Model.predict`` does with a data pipeline and a traced function per model)."""
+        return np.asarray(self(X, training=False), dtype=float).reshape(-1)
+
     def _results(self) -> dict[str, float]:
         return {name: float(value) for name, value in self.get_metrics_result().items()}
 
