@@ -194,3 +194,16 @@ def test_the_compile_cache_can_be_moved_or_turned_off(monkeypatch: pytest.Monkey
     directory = cache_directory()
     assert directory is not None and directory.parent == Path("/somewhere")
     assert directory.name.startswith("xla-tf")
+
+
+def test_a_diverging_compiled_fit_stops_and_the_protocol_records_it() -> None:
+    config = dict(MODEL_DEFAULTS, optimizer="sgd", n_hidden=2, n_neurons=20, learning_rate=1e4)
+    keras.utils.set_random_seed(2)
+    model = ModelPool(engine="compiled").build(config, X.shape[1])
+    history = model.fit(
+        X, Y * 1e3, batch_size=8, epochs=10, callbacks=[keras.callbacks.TerminateOnNaN()]
+    ).history
+    assert len(history["loss"]) < 10 and not np.isfinite(history["loss"][-1])
+    evaluator = get_problem("california_mlp").make_evaluator(SETTINGS, 0)
+    outcome = evaluator.evaluate(dict(config, learning_rate=1e3), 10)
+    assert outcome.status == "diverged" and outcome.score == evaluator.penalty
