@@ -28,7 +28,34 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = sub.add_parser(name, help=help_text)
         command.add_argument("study", type=Path, help="a study directory, e.g. results/quick")
+        add_decision_arguments(command)
     return parser
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+def add_decision_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--control`` and ``--rope``: shared with ``python -m study run --until-decided``."""
+    parser.add_argument(
+        "--control",
+        default=None,
+        help="the strategy every other is compared with (default: random_search)",
+    )
+    parser.add_argument(
+        "--rope",
+        type=positive_float,
+        default=None,
+        help="region of practical equivalence, in the objective's units (default: the "
+        "problem's, e.g. 0.005 RMSE for california_mlp)",
+    )
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
@@ -42,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
     try:
-        result = pipeline.analyse(load_study(args.study))
+        result = pipeline.analyse(load_study(args.study), args.control, args.rope)
         written: list[Path] = []
         if args.command in ("report", "tables"):
             written += pipeline.write_tables(result)
