@@ -84,15 +84,37 @@ def analyse(study: Study, control: str | None = None, rope: float | None = None)
         importance=parameter_importance(
             evaluations, str(study.spec.get("space", "")), metric, direction
         ),
-        decisions=study_decisions(study, sig, control, rope),
+        decisions=study_decisions(
+            study, sig.comparison(f"test_{study.objective_metric}").matrix, control, rope
+        ),
         notes=notes,
     )
 
 
+def test_matrix(study: Study, cells: pd.DataFrame) -> pd.DataFrame:
+    """Seeds × strategies of the final test objective as losses, complete seeds only."""
+    metric = study.objective_metric
+    seeds = list(study.spec.get("seeds") or study.seeds)
+    design = stats.check_design(cells, study.strategies, seeds)
+    return stats.paired_matrix(
+        cells,
+        f"test_{metric}",
+        study.strategies,
+        design.complete_seeds,
+        study.metric_directions[metric],
+    )
+
+
 def study_decisions(
-    study: Study, sig: Significance, control: str | None = None, rope: float | None = None
+    study: Study,
+    matrix: pd.DataFrame,
+    control: str | None = None,
+    rope: float | None = None,
+    *,
+    plan: bool = True,
 ) -> decisions.Decisions:
-    """The decision families on the final test objective, under the study's control and ROPE.
+    """The decision families on the final test objective (``matrix``, as losses), under the
+    study's control and ROPE; ``plan`` estimates the seeds undecided comparisons need.
 
     A study grown by ``--until-decided`` keeps its control, ROPE and number of planned looks
     in its log; explicit arguments override the control and ROPE.
@@ -109,7 +131,6 @@ def study_decisions(
         raise UsageError(
             f"control {control!r} is not in this study; choose from: {', '.join(study.strategies)}"
         )
-    matrix = sig.comparison(f"test_{metric}").matrix
     if rope is not None:
         source = "given on the command line"
     elif log.get("rope") is not None:
@@ -130,6 +151,7 @@ def study_decisions(
         unit=" " + styles.DISPLAY_NAMES.get(metric, metric),
         rope_source=source,
         looks=int(log.get("looks", 1)),
+        plan=plan,
     )
 
 
