@@ -29,7 +29,46 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text)
         command.add_argument("study", type=Path, help="a study directory, e.g. results/quick")
         add_decision_arguments(command)
+    resolution = sub.add_parser(
+        "resolution",
+        help="smallest advantage over the control a number of paired seeds can decide, "
+        "with the seed-to-seed noise of an existing study",
+    )
+    resolution.add_argument("study", type=Path, help="a study directory, e.g. results/quick")
+    resolution.add_argument(
+        "--seeds", type=seed_count, default=None, help="paired seeds (default: the study's)"
+    )
+    add_decision_arguments(resolution)
     return parser
+
+
+def _resolution(args: argparse.Namespace) -> int:
+    from analysis.decisions import smallest_decidable_difference
+    from analysis.load import load_study
+    from analysis.report import study_decisions, test_matrix
+    from analysis.tables import cells_table
+
+    study = load_study(args.study)
+    matrix = test_matrix(study, cells_table(study))
+    found = study_decisions(study, matrix, args.control, args.rope, plan=False)
+    seeds = args.seeds or len(matrix)
+    print(
+        f"smallest true advantage over {found.control} that {seeds} paired seeds decide as "
+        f"'better' in 80% of studies (ROPE ±{found.rule.rope:g}{found.unit}; noise resampled "
+        f"from the {len(matrix)} observed seeds of {study.name}):"
+    )
+    for a in found.primary["a"]:
+        smallest = smallest_decidable_difference(
+            (matrix[a] - matrix[found.control]).to_numpy(), seeds, found.rule
+        )
+        print(f"  {a}: {smallest:.3g}{found.unit}")
+    return 0
+
+
+def seed_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer ≥ 2")
+    return int(text)
 
 
 def positive_float(text: str) -> float:
@@ -69,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
     try:
+        if args.command == "resolution":
+            return _resolution(args)
         result = pipeline.analyse(load_study(args.study), args.control, args.rope)
         written: list[Path] = []
         if args.command in ("report", "tables"):
