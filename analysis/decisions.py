@@ -205,7 +205,9 @@ def seeds_needed(
     return high
 
 
-def verdict(row: pd.Series, control: str, unit: str, seeds_hint: int | None = None) -> str:
+def verdict(
+    row: pd.Series, control: str, unit: str, seeds_hint: int | None = None, planned: bool = True
+) -> str:
     """One sentence: the decision, the difference with its interval, and the probability."""
     a = row["a"]
     numbers = f"{_signed(row['median_difference'])}{unit} [{_signed(row['ci_low'])}, {_signed(row['ci_high'])}]"
@@ -222,6 +224,8 @@ def verdict(row: pd.Series, control: str, unit: str, seeds_hint: int | None = No
         f"P(better) = {row['p_a_better']:.2f}, P(equivalent) = {row['p_equivalent']:.2f}, "
         f"P(worse) = {row['p_b_better']:.2f}"
     )
+    if not planned:
+        return f"**{a} vs {control}: undecided at {row['n_seeds']} seeds**: {numbers}, {probs}"
     if seeds_hint is None:
         need = f"more than {SEEDS_LIMIT} seeds would be needed to decide it"
     else:
@@ -284,8 +288,9 @@ class Decisions:
     secondary: pd.DataFrame  # all_pairs
 
     def sentences(self) -> list[str]:
+        planned = "seeds_needed" in self.primary
         return [
-            verdict(row, self.control, self.unit, _optional_int(row.get("seeds_needed")))
+            verdict(row, self.control, self.unit, _optional_int(row.get("seeds_needed")), planned)
             for _, row in self.primary.iterrows()
         ]
 

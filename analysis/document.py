@@ -373,9 +373,9 @@ def primary_view(d: decisions.Decisions) -> pd.DataFrame:
             "95% interval": [
                 _interval(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
             ],
-            "P(better)": t["p_a_better"],
-            "P(equivalent)": t["p_equivalent"],
-            "P(worse)": t["p_b_better"],
+            "P(better)": t["p_a_better"].map(probability_text),
+            "P(equivalent)": t["p_equivalent"].map(probability_text),
+            "P(worse)": t["p_b_better"].map(probability_text),
             "decision": t["decision"],
             "seeds to decide": [
                 _seeds(v, dec)
@@ -398,13 +398,18 @@ def pairs_view(t: pd.DataFrame) -> pd.DataFrame:
             "95% interval": [
                 _interval(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
             ],
-            "P(a better)": t["p_a_better"],
-            "P(equivalent)": t["p_equivalent"],
-            "P(b better)": t["p_b_better"],
+            "P(a better)": t["p_a_better"].map(probability_text),
+            "P(equivalent)": t["p_equivalent"].map(probability_text),
+            "P(b better)": t["p_b_better"].map(probability_text),
             "decision for a": t["decision"],
             f"Wilcoxon p (Holm over {len(t)})": t["p_holm"],
         }
     )
+
+
+def probability_text(p: float) -> str:
+    """Posterior probabilities to three decimals: 0.000 and 1.000 are Monte Carlo limits."""
+    return "–" if not np.isfinite(p) else f"{p:.3f}"
 
 
 def _interval(low: float, high: float) -> str:

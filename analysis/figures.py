@@ -316,10 +316,9 @@ def decision_matrix_figure(
                 continue
             p = better[i, j]
             if marks[i, j] == "equivalent":
+                # Neutral, not the colour of a small P(row better): neither side wins.
                 ax.add_patch(
-                    plt.Rectangle(
-                        (j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", ec="0.35", lw=0
-                    )
+                    plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fc="0.9", hatch="///", ec="0.6", lw=0)
                 )
                 text = "≈"
             else:
@@ -328,7 +327,10 @@ def decision_matrix_figure(
                 ax.add_patch(
                     plt.Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False, ec="k", lw=2)
                 )
-            ax.text(j, i, text, ha="center", va="center", fontsize="small")
+            dark = np.isfinite(p) and marks[i, j] != "equivalent" and not 0.15 < p < 0.85
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize="small", color="w" if dark else "k"
+            )
     ax.set_xticks(range(k), order, rotation=35, ha="right")
     ax.set_yticks(range(k), order)
     ax.set_xlabel("column strategy")
