@@ -69,3 +69,19 @@ def test_a_study_grows_by_batches_and_keeps_its_cells(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
     assert {p: p.stat().st_mtime_ns for p in (directory / "cells").glob("*.json")} == before
+    # The analysis judges the grown study by the same plan, and refuses what it cannot use.
+    from analysis.cli import main as analysis_main
+
+    assert analysis_main(["resolution", str(directory), "--seeds", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "that 10 paired seeds decide as 'better'" in out and "optuna_tpe: " in out
+    assert analysis_main(["tables", str(directory), "--control", "nope"]) == 2
+    for bad in (
+        ["tables", str(directory), "--rope", "-1"],
+        ["resolution", str(directory), "--seeds", "1"],
+    ):
+        with pytest.raises(SystemExit) as exited:  # argparse's own exit
+            analysis_main(bad)
+        assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
