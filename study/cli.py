@@ -213,6 +213,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from study.runner import check_study, preflight
 
     spec = spec_from_args(args)
+    executor = make_executor(args)
     # Every check that can refuse the run happens before anything is written.
     check_study(args.results, spec)
     preflight(spec)
@@ -222,7 +223,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         result, decided = grow_until_decided(
             spec,
             args.results,
-            lambda grown: _run_missing(args, grown),
+            # A fresh executor per batch: each run of cells opens and closes its own.
+            lambda grown: _run_missing(args, grown, make_executor(args)),
             max_seeds=args.max_seeds,
             batch=args.seed_batch,
             control=args.control,
@@ -231,7 +233,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if result is not None and not result.failed and not decided:
             print(f"not every comparison is decided at {args.max_seeds} seeds (--max-seeds)")
     else:
-        result = _run_missing(args, spec)
+        result = _run_missing(args, spec, executor)
     if result is not None and result.failed:
         names = ", ".join(f"{s} seed {k}" for s, k in result.failed)
         print(
@@ -247,7 +249,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_missing(args: argparse.Namespace, spec: Any) -> Any:
+def _run_missing(args: argparse.Namespace, spec: Any, executor: Any) -> Any:
     """Run the cells of ``spec`` that have no record yet, with progress; a ``StudyResult``."""
     from study.runner import StudyResult, locked_study, pending_cells, run_cells
 
@@ -270,12 +272,7 @@ def _run_missing(args: argparse.Namespace, spec: Any) -> Any:
         print(f"estimated run time: {estimate_seconds(spec, len(pending), workers)}", flush=True)
         with StudyProgress(pending, spec.budget, quiet=args.quiet) as progress:
             return run_cells(
-                spec,
-                directory,
-                pending,
-                make_executor(args),
-                retries=args.retries,
-                on_event=progress,
+                spec, directory, pending, executor, retries=args.retries, on_event=progress
             )
 
 
