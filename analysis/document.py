@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import anytime, stats
+from analysis import anytime, decisions, stats
 from analysis.significance import Comparison
+from analysis.styles import DISPLAY_NAMES
 
 FLOAT_FORMAT = "{:.4g}"
 
@@ -44,7 +45,15 @@ class Figure:
     caption: str
 
 
-Block = Heading | Paragraph | Bullets | Table | Figure
+@dataclass(frozen=True)
+class Details:
+    """Blocks below the fold: collapsed in HTML (``<details>``), a marked section in Markdown."""
+
+    summary: str
+    blocks: list[Heading | Paragraph | Bullets | Table | Figure]
+
+
+Block = Heading | Paragraph | Bullets | Table | Figure | Details
 
 
 @dataclass
@@ -59,48 +68,60 @@ class Document:
     def markdown(self) -> str:
         out = [f"# {self.title}", ""]
         for block in self.blocks:
-            if isinstance(block, Heading):
-                out += ["#" * block.level + " " + block.text, ""]
-            elif isinstance(block, Paragraph):
-                out += [block.text, ""]
-            elif isinstance(block, Bullets):
-                out += [f"- {item}" for item in block.items] + [""]
-            elif isinstance(block, Table):
-                out += [_formatted(block.frame).to_markdown(index=False), ""]
-            else:
-                out += [
-                    f"![{block.caption}]({self.figures_dir}/{block.name}.png)",
-                    "",
-                    f"*{block.caption}*",
-                    "",
-                ]
+            out += self._markdown_block(block)
         return "\n".join(out)
+
+    def _markdown_block(self, block: Block) -> list[str]:
+        if isinstance(block, Heading):
+            return ["#" * block.level + " " + block.text, ""]
+        if isinstance(block, Paragraph):
+            return [block.text, ""]
+        if isinstance(block, Bullets):
+            return [f"- {item}" for item in block.items] + [""]
+        if isinstance(block, Table):
+            return [_formatted(block.frame).to_markdown(index=False), ""]
+        if isinstance(block, Details):
+            # GitHub and most Markdown viewers fold raw <details>; the blank lines let the
+            # Markdown inside render.
+            inner = [line for b in block.blocks for line in self._markdown_block(b)]
+            summary = f"<details><summary>{html.escape(block.summary)}</summary>"
+            return [summary, "", *inner, "</details>", ""]
+        return [
+            f"![{block.caption}]({self.figures_dir}/{block.name}.png)",
+            "",
+            f"*{block.caption}*",
+            "",
+        ]
 
     def html(self, directory: Path) -> str:
         body = [f"<h1>{html.escape(self.title)}</h1>"]
-        for block in self.blocks:
-            if isinstance(block, Heading):
-                body.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
-            elif isinstance(block, Paragraph):
-                body.append(f"<p>{_inline(block.text)}</p>")
-            elif isinstance(block, Bullets):
-                items = "".join(f"<li>{_inline(i)}</li>" for i in block.items)
-                body.append(f"<ul>{items}</ul>")
-            elif isinstance(block, Table):
-                body.append(_formatted(block.frame).to_html(index=False, border=0, escape=True))
-            else:
-                png = directory / self.figures_dir / f"{block.name}.png"
-                data = base64.b64encode(png.read_bytes()).decode()
-                body.append(
-                    f'<figure><img alt="{html.escape(block.caption)}" '
-                    f'src="data:image/png;base64,{data}"><figcaption>'
-                    f"{html.escape(block.caption)}</figcaption></figure>"
-                )
+        body += [self._html_block(block, directory) for block in self.blocks]
         return (
             "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>{html.escape(self.title)}</title><style>{CSS}</style></head><body>"
             + "\n".join(body)
             + "</body></html>\n"
+        )
+
+    def _html_block(self, block: Block, directory: Path) -> str:
+        if isinstance(block, Heading):
+            return f"<h{block.level}>{html.escape(block.text)}</h{block.level}>"
+        if isinstance(block, Paragraph):
+            return f"<p>{_inline(block.text)}</p>"
+        if isinstance(block, Bullets):
+            items = "".join(f"<li>{_inline(i)}</li>" for i in block.items)
+            return f"<ul>{items}</ul>"
+        if isinstance(block, Table):
+            return _formatted(block.frame).to_html(index=False, border=0, escape=True)
+        if isinstance(block, Details):
+            inner = "\n".join(self._html_block(b, directory) for b in block.blocks)
+            return f"<details><summary>{html.escape(block.summary)}</summary>{inner}</details>"
+        png = directory / self.figures_dir / f"{block.name}.png"
+        data = base64.b64encode(png.read_bytes()).decode()
+        return (
+            f'<figure><img alt="{html.escape(block.caption)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>'
+            f"{html.escape(block.caption)}</figcaption></figure>"
         )
 
 
@@ -109,7 +130,8 @@ CSS = (
     "line-height:1.45;color:#222}table{border-collapse:collapse;font-size:0.85em;margin:1em 0;"
     "display:block;overflow-x:auto}th,td{padding:0.25em 0.6em;border-bottom:1px solid #ddd;"
     "text-align:right}th{background:#f4f4f4}img{max-width:100%}figcaption{font-size:0.9em;"
-    "color:#555}code{background:#f4f4f4;padding:0 0.2em}"
+    "color:#555}code{background:#f4f4f4;padding:0 0.2em}summary{cursor:pointer;font-weight:600;"
+    "margin:0.8em 0}details{margin:0.5em 0 1em}.answer li{margin:0.3em 0}"
 )
 
 
@@ -132,7 +154,27 @@ def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
             )
         return value
 
-    return frame.map(fmt)
+    return frame.map(fmt).rename(columns=readable)
+
+
+WORDS = {
+    "val": "validation",
+    "iqr": "IQR",
+    "ert": "ERT",
+    "n": "#",
+    "p": "p",
+    "a12": "A12",
+    "cliffs": "Cliff's",
+    "pct": "%",
+    **{k: v for k, v in DISPLAY_NAMES.items() if "_" not in k},
+}
+
+
+def readable(column: str) -> str:
+    """``test_rmse_median`` → ``test RMSE median``: table headers for people, not code."""
+    if not isinstance(column, str) or "_" not in column:
+        return column
+    return " ".join(WORDS.get(word, word) for word in column.split("_")).replace(" %", "%")
 
 
 def p_text(p: float) -> str:
@@ -157,6 +199,7 @@ def build_document(result, figures_dir: str) -> Document:  # type: ignore[no-unt
             f"validation {metric} ({better_text(direction)}). Metrics recorded: "
             f"{directions_text(study.metric_directions, metric)}."
         ),
+        *answer_blocks(result),
         Heading("What this study shows"),
         Bullets(findings(result)),
         Heading("Design check"),
@@ -174,18 +217,26 @@ def build_document(result, figures_dir: str) -> Document:  # type: ignore[no-unt
         Table(result.comparison),
         Figure("time_vs_performance", "Wall time vs final test score, and where the time goes"),
     )
-    doc.add(Heading("Significance"), Paragraph(seeds_text(sig)))
+    doc.add(
+        Heading("Frequentist tests (second view; secondary family: all pairs)"),
+        Paragraph(seeds_text(sig)),
+    )
     for comparison in sig.comparisons:
         doc.add(Heading(comparison.measure.capitalize(), 3), Paragraph(omnibus_text(comparison)))
         if not comparison.pairwise.empty:
-            doc.add(Table(pairwise_view(comparison)))
+            doc.add(
+                Details(
+                    f"All {len(comparison.pairwise)} pairs on {comparison.measure}",
+                    [Table(pairwise_view(comparison))],
+                )
+            )
     doc.add(
         Paragraph(
-            "Columns: `median_difference` = median over seeds of (a − b) in the metric's units "
-            "with a 95% percentile-bootstrap CI (needs ≥ 3 seeds); `cliffs_delta` > 0 and "
-            "`a12` > 0.5 mean a tends to beat b; `p_holm` is the Wilcoxon signed-rank p-value "
-            "after Holm's correction (within each measure; across the three checkpoints for the "
-            "anytime measures)."
+            "Columns: median a − b = median over seeds of (a − b) in the metric's units "
+            "with a 95% percentile-bootstrap CI (needs ≥ 3 seeds); Cliff's δ > 0 and "
+            "A12 > 0.5 mean a tends to beat b; p (Holm) is the Wilcoxon signed-rank p-value "
+            "after Holm's correction over all pairs (within each measure; across the three "
+            "checkpoints for the anytime measures). Every table is also a CSV under `tables/`."
         )
     )
     figure_names = {p.stem for p in (study.directory / figures_dir).glob("*.png")}
@@ -241,6 +292,138 @@ def build_document(result, figures_dir: str) -> Document:  # type: ignore[no-unt
             doc.add(Figure(name, caption))
     doc.add(Heading("Environment"), Bullets(environment_items(study, result.notes)))
     return doc
+
+
+def answer_blocks(result) -> list[Block]:  # type: ignore[no-untyped-def]
+    """The first screen: each strategy against the control, decided, with probabilities."""
+    d: decisions.Decisions = result.decisions
+    primary = d.primary
+    n = len(result.significance.design.complete_seeds)
+    k = len(primary)
+    blocks: list[Block] = [Heading(f"Answer: each strategy against {d.control}")]
+    if primary.empty:
+        return [*blocks, Paragraph("Only one strategy: nothing to compare.")]
+    counts = primary["decision"].value_counts()
+    tally = ", ".join(f"{counts[c]} {c}" for c in decisions.DECISIONS if c in counts)
+    blocks += [
+        Paragraph(
+            f"**Primary family**: the {k} comparisons against the control `{d.control}` on the "
+            f"final {d.measure}, over {n} paired seeds ({tally}). Differences are "
+            f"strategy − {d.control} in the metric's units, median over seeds with a 95% "
+            f"bootstrap interval ({better_text(result.study.metric_directions[result.study.objective_metric])})."
+        ),
+        Bullets(d.sentences()),
+        Paragraph(rule_text(d)),
+    ]
+    figure_names = {p.stem for p in (result.study.directory / "figures").glob("*.png")}
+    if "decision_matrix" in figure_names:
+        blocks.append(
+            Figure(
+                "decision_matrix",
+                "Decision matrix, all pairs (secondary family): P(row better than column) by "
+                "the Bayesian signed-rank test; ≈ marks practical equivalence, a frame a "
+                "decided advantage of the row",
+            )
+        )
+    blocks.append(Table(primary_view(d)))
+    blocks.append(
+        Details(
+            f"All {len(d.secondary)} pairs, Bayesian signed-rank test (secondary family)",
+            [
+                Paragraph(
+                    "Every pair a vs b on the final test objective under the same ROPE and "
+                    "thresholds; p (Holm) is the Wilcoxon p-value after Holm's correction over "
+                    "all pairs. Claims from this table belong to the secondary family."
+                ),
+                Table(pairs_view(d.secondary)),
+            ],
+        )
+    )
+    return blocks
+
+
+def rule_text(d: decisions.Decisions) -> str:
+    rule = d.rule.for_looks(d.looks)
+    sequential = (
+        f" The study grew in up to {d.looks} looks (seeds until decided), so a directional "
+        f"claim needs P ≥ {rule.direction:.4g} (Bonferroni over the looks)."
+        if d.looks > 1
+        else ""
+    )
+    return (
+        f"How to read it: Bayesian signed-rank test (Benavoli et al., JMLR 2017; baycomp) with "
+        f"a region of practical equivalence (ROPE) of ±{d.rule.rope:g}{d.unit}, "
+        f"{d.rope_source}. **better** / **worse** when P(better) or P(worse) ≥ "
+        f"{d.rule.direction:g} (either direction could be claimed, so each takes half of 5%); "
+        f"**equivalent** when P(equivalent) ≥ {d.rule.equivalence:g}; otherwise **undecided**, "
+        f"with the paired seeds at which 80% of studies resampled from the observed "
+        f"differences would decide.{sequential} The frequentist view (Wilcoxon signed-rank, "
+        f"Holm over these {len(d.primary)} comparisons) is in the table's last column."
+    )
+
+
+def primary_view(d: decisions.Decisions) -> pd.DataFrame:
+    t = d.primary
+    unit = d.unit.strip()
+    return pd.DataFrame(
+        {
+            "strategy": t["a"],
+            "seeds": t["n_seeds"],
+            f"median difference ({unit})": t["median_difference"],
+            "95% interval": [
+                _interval(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
+            ],
+            "P(better)": t["p_a_better"].map(probability_text),
+            "P(equivalent)": t["p_equivalent"].map(probability_text),
+            "P(worse)": t["p_b_better"].map(probability_text),
+            "decision": t["decision"],
+            "seeds to decide": [
+                _seeds(v, dec)
+                for v, dec in zip(
+                    t.get("seeds_needed", [None] * len(t)), t["decision"], strict=True
+                )
+            ],
+            f"Wilcoxon p (Holm over {len(t)})": t["p_holm"],
+        }
+    )
+
+
+def pairs_view(t: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "a": t["a"],
+            "b": t["b"],
+            "seeds": t["n_seeds"],
+            "median a − b": t["median_difference"],
+            "95% interval": [
+                _interval(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
+            ],
+            "P(a better)": t["p_a_better"].map(probability_text),
+            "P(equivalent)": t["p_equivalent"].map(probability_text),
+            "P(b better)": t["p_b_better"].map(probability_text),
+            "decision for a": t["decision"],
+            f"Wilcoxon p (Holm over {len(t)})": t["p_holm"],
+        }
+    )
+
+
+def probability_text(p: float) -> str:
+    """Posterior probabilities to three decimals: 0.000 and 1.000 are Monte Carlo limits."""
+    return "–" if not np.isfinite(p) else f"{p:.3f}"
+
+
+def _interval(low: float, high: float) -> str:
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "–"
+    return f"[{low:.3g}, {high:.3g}]"
+
+
+def _seeds(value: object, decision: str) -> str:
+    if decision != "undecided":
+        return "decided"
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return f"> {decisions.SEEDS_LIMIT}"
+    return f"about {int(value)}"  # type: ignore[call-overload]
 
 
 def better_text(direction: str) -> str:
@@ -309,17 +492,6 @@ def omnibus_text(c: Comparison) -> str:
         parts.append(
             "Friedman's test needs at least 3 strategies; the pairwise test below is "
             "the whole story."
-        )
-    rm = c.rm_anova
-    if np.isfinite(rm["pvalue"]):
-        doubt = (
-            " (residuals look non-normal, so trust the rank tests)"
-            if np.isfinite(rm["normality_p"]) and rm["normality_p"] < 0.05
-            else ""
-        )
-        parts.append(
-            f"Second opinion, repeated-measures ANOVA: F({rm['df_num']:.0f}, "
-            f"{rm['df_den']:.0f}) = {rm['F']:.2f}, p = {p_text(rm['pvalue'])}{doubt}."
         )
     if not c.pairwise.empty:
         sig = c.pairwise[c.pairwise["significant"]]
@@ -432,8 +604,9 @@ def findings(result) -> list[str]:  # type: ignore[no-untyped-def]
             if r["significant"]
         ]
         items.append(
-            f"Statistically tied with {best} on test {metric}: "
-            f"{', '.join(tied) or 'none'}; significantly worse: {', '.join(beaten) or 'none'}."
+            f"Not shown to differ from {best} on test {metric} (secondary family: Wilcoxon, "
+            f"Holm over all pairs): {', '.join(tied) or 'none'}; significantly worse: "
+            f"{', '.join(beaten) or 'none'}."
         )
     if not sig.design.is_complete:
         items.append(f"{len(sig.design.missing)} cells are missing (see the design check).")

@@ -288,3 +288,57 @@ def _bins(values: pd.Series, param) -> pd.Series:  # type: ignore[no-untyped-def
     if x.nunique() <= 4:
         return x.map(lambda v: f"{v:g}")
     return pd.cut(x, bins=4, precision=2).astype(str)
+
+
+def decision_matrix_figure(
+    study: Study, pairs: pd.DataFrame, order: list[str], rope_text: str
+) -> plt.Figure:
+    """Strategy × strategy: P(row better than column) from the all-pairs Bayesian tests.
+
+    Colour is the probability; a cell decided "equivalent" is hatched and marked ≈, one
+    decided "better" (for the row) is framed; undecided cells show the probability only.
+    """
+    k = len(order)
+    index = {s: i for i, s in enumerate(order)}
+    better = np.full((k, k), np.nan)
+    marks = np.full((k, k), "", dtype=object)
+    for row in pairs.itertuples(index=False):
+        i, j = index[row.a], index[row.b]
+        better[i, j], better[j, i] = row.p_a_better, row.p_b_better
+        mirrored = {"better": "worse", "worse": "better"}.get(row.decision, row.decision)
+        marks[i, j], marks[j, i] = row.decision, mirrored
+    size = 1.0 + 0.62 * k
+    fig, ax = plt.subplots(figsize=(size + 1.8, size), layout="constrained")
+    image = ax.imshow(better, cmap="RdYlGn", vmin=0.0, vmax=1.0)
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                continue
+            p = better[i, j]
+            if marks[i, j] == "equivalent":
+                # Neutral, not the colour of a small P(row better): neither side wins.
+                ax.add_patch(
+                    plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fc="0.9", hatch="///", ec="0.6", lw=0)
+                )
+                text = "≈"
+            else:
+                text = "–" if not np.isfinite(p) else f"{p:.2f}"
+            if marks[i, j] == "better":
+                ax.add_patch(
+                    plt.Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False, ec="k", lw=2)
+                )
+            dark = np.isfinite(p) and marks[i, j] != "equivalent" and not 0.15 < p < 0.85
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize="small", color="w" if dark else "k"
+            )
+    ax.set_xticks(range(k), order, rotation=35, ha="right")
+    ax.set_yticks(range(k), order)
+    ax.set_xlabel("column strategy")
+    ax.set_ylabel("row strategy")
+    fig.colorbar(image, ax=ax, label="P(row better than column)", shrink=0.8)
+    ax.set_title(
+        f"{study.name}: P(row better), all pairs\n≈ practically equivalent ({rope_text}); "
+        "framed: decided better",
+        fontsize="medium",
+    )
+    return fig

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import anytime, figures, stats
+from analysis import anytime, decisions, figures, sequential, stats, styles
 from analysis.importance import Importance, parameter_importance
 from analysis.load import Study, load_study
 from analysis.significance import Significance, omnibus_table, pairwise_table, significance
@@ -21,6 +21,7 @@ from analysis.tables import (
     curve_bands,
     evaluations_table,
 )
+from study.errors import UsageError
 
 TABLES_DIR = "tables"
 FIGURES_DIR = "figures"
@@ -43,10 +44,12 @@ class Analysis:
     hits: pd.DataFrame
     ert: pd.DataFrame
     importance: Importance
+    decisions: decisions.Decisions
     notes: list[str] = field(default_factory=list)
 
 
-def analyse(study: Study) -> Analysis:
+def analyse(study: Study, control: str | None = None, rope: float | None = None) -> Analysis:
+    """Compute everything; ``control`` and ``rope`` override the study's (or the defaults)."""
     metric = study.objective_metric
     direction = study.metric_directions[metric]
     s = 1.0 if direction == "min" else -1.0
@@ -66,12 +69,13 @@ def analyse(study: Study) -> Analysis:
     ert = anytime.expected_running_time(hits)
     comparison = _with_anytime_columns(comparison, normalised, ert, study.budget)
     notes = [f"skipped unreadable record {s}" for s in study.skipped]
+    sig = significance(study, cells, evaluations)
     return Analysis(
         study=study,
         evaluations=evaluations,
         cells=cells,
         comparison=comparison,
-        significance=significance(study, cells, evaluations),
+        significance=sig,
         bands=bands,
         mean_ranks=anytime.mean_rank_over_time(curves, direction),
         normalised=normalised,
@@ -80,7 +84,74 @@ def analyse(study: Study) -> Analysis:
         importance=parameter_importance(
             evaluations, str(study.spec.get("space", "")), metric, direction
         ),
+        decisions=study_decisions(
+            study, sig.comparison(f"test_{study.objective_metric}").matrix, control, rope
+        ),
         notes=notes,
+    )
+
+
+def test_matrix(study: Study, cells: pd.DataFrame) -> pd.DataFrame:
+    """Seeds × strategies of the final test objective as losses, complete seeds only."""
+    metric = study.objective_metric
+    seeds = list(study.spec.get("seeds") or study.seeds)
+    design = stats.check_design(cells, study.strategies, seeds)
+    return stats.paired_matrix(
+        cells,
+        f"test_{metric}",
+        study.strategies,
+        design.complete_seeds,
+        study.metric_directions[metric],
+    )
+
+
+def study_decisions(
+    study: Study,
+    matrix: pd.DataFrame,
+    control: str | None = None,
+    rope: float | None = None,
+    *,
+    plan: bool = True,
+) -> decisions.Decisions:
+    """The decision families on the final test objective (``matrix``, as losses), under the
+    study's control and ROPE; ``plan`` estimates the seeds undecided comparisons need.
+
+    A study grown by ``--until-decided`` keeps its control, ROPE and number of planned looks
+    in its log; explicit arguments override the control and ROPE.
+    """
+    metric = study.objective_metric
+    log = sequential.read_log(study.directory) or {}
+    control = control or log.get("control")
+    if control is None:
+        # The default control where the study ran it, else the study's first strategy.
+        control = next(
+            s for s in (decisions.DEFAULT_CONTROL, *study.strategies) if s in study.strategies
+        )
+    elif control not in study.strategies:
+        raise UsageError(
+            f"control {control!r} is not in this study; choose from: {', '.join(study.strategies)}"
+        )
+    if rope is not None:
+        source = "given on the command line"
+    elif log.get("rope") is not None:
+        rope, source = float(log["rope"]), "the one the study was grown with"
+    else:
+        try:
+            rope, source = decisions.default_rope(
+                str(study.spec.get("problem")), matrix.get(control)
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return decisions.decide(
+        matrix,
+        control,
+        decisions.Rule(rope),
+        study.metric_directions[metric],
+        measure=f"test {metric}",
+        unit=" " + styles.DISPLAY_NAMES.get(metric, metric),
+        rope_source=source,
+        looks=int(log.get("looks", 1)),
+        plan=plan,
     )
 
 
@@ -105,6 +176,8 @@ def tables(result: Analysis) -> dict[str, pd.DataFrame]:
         "evaluations": result.evaluations,
         "cells": result.cells,
         "comparison": result.comparison,
+        "decisions_vs_control": result.decisions.primary,
+        "decisions_all_pairs": result.decisions.secondary,
         "pairwise": pairwise_table(sig),
         "omnibus": omnibus_table(sig),
         "missing_cells": pd.DataFrame(sig.design.missing, columns=["strategy", "seed"]),
@@ -167,6 +240,12 @@ def figure_set(result: Analysis) -> dict[str, object]:
         f"{study.name}: ECDF of runs reaching 1/2/5% of the seed's best {metric}",
     )
     main = result.significance.comparison(f"test_{metric}")
+    pairs = result.decisions.secondary
+    if not pairs.empty and pairs["p_a_better"].notna().any():
+        order = list(main.ranks.sort_values().index)
+        out["decision_matrix"] = lambda: figures.decision_matrix_figure(
+            study, pairs, order, rope_text(result.decisions)
+        )
     if main.matrix.shape[0] >= 2 and main.matrix.shape[1] >= 2:
         cd = stats.nemenyi_critical_difference(main.matrix.shape[1], main.matrix.shape[0])
         out["critical_difference"] = lambda: figures.critical_difference_figure(
@@ -184,6 +263,10 @@ def figure_set(result: Analysis) -> dict[str, object]:
     if pair is not None:
         out["interaction"] = lambda: figures.interaction_figure(study, imp.all_trials, pair, metric)
     return out
+
+
+def rope_text(d: decisions.Decisions) -> str:
+    return f"ROPE ±{d.rule.rope:g}{d.unit}"
 
 
 def strongest_pair(imp: Importance) -> tuple | None:

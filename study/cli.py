@@ -84,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=2,
         help="times a failed cell (worker died or raised) is run again (default 2)",
     )
+    run.add_argument(
+        "--until-decided",
+        action="store_true",
+        help="add paired seeds in batches until every comparison with the control is "
+        "decided (better, equivalent or worse) or --max-seeds is reached",
+    )
+    run.add_argument(
+        "--max-seeds", type=_positive_int, default=40, help="seed limit of --until-decided"
+    )
+    run.add_argument(
+        "--seed-batch", type=_positive_int, default=5, help="seeds added per batch (default 5)"
+    )
+    from analysis.cli import add_decision_arguments
+
+    add_decision_arguments(run)
 
     data = sub.add_parser("data", help="manage the California Housing data")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -195,13 +210,49 @@ def make_executor(args: argparse.Namespace) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from study.runner import check_study, locked_study, pending_cells, preflight, run_cells
+    from study.runner import check_study, preflight
 
     spec = spec_from_args(args)
     executor = make_executor(args)
     # Every check that can refuse the run happens before anything is written.
     check_study(args.results, spec)
     preflight(spec)
+    if args.until_decided:
+        from study.until_decided import grow_until_decided
+
+        result, decided = grow_until_decided(
+            spec,
+            args.results,
+            # A fresh executor per batch: each run of cells opens and closes its own.
+            lambda grown: _run_missing(args, grown, make_executor(args)),
+            max_seeds=args.max_seeds,
+            batch=args.seed_batch,
+            control=args.control,
+            rope=args.rope,
+        )
+        if result is not None and not result.failed and not decided:
+            print(f"not every comparison is decided at {args.max_seeds} seeds (--max-seeds)")
+    else:
+        result = _run_missing(args, spec, executor)
+    if result is not None and result.failed:
+        names = ", ".join(f"{s} seed {k}" for s, k in result.failed)
+        print(
+            f"error: {len(result.failed)} cell(s) failed after {args.retries} retries: {names}; "
+            f"run the same command to try them again",
+            file=sys.stderr,
+        )
+        return 1
+    directory = args.results / spec.name
+    print(f"done: {directory}; analyse with `python -m analysis report {directory}`")
+    if spec.tensorboard:
+        print(f"trials in TensorBoard: `tensorboard --logdir {directory / 'tensorboard'}`")
+    return 0
+
+
+def _run_missing(args: argparse.Namespace, spec: Any, executor: Any) -> Any:
+    """Run the cells of ``spec`` that have no record yet, with progress; a ``StudyResult``."""
+    from study.runner import StudyResult, locked_study, pending_cells, run_cells
+
     with locked_study(args.results, spec) as directory:
         pending = pending_cells(directory, spec)
         cells = len(spec.cells())
@@ -213,28 +264,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             flush=True,
         )
         if not pending:
-            return 0
+            return StudyResult(directory)
         from study.estimate import estimate_seconds
         from study.progress import StudyProgress
 
         workers = max(1, getattr(executor, "workers", 1))
         print(f"estimated run time: {estimate_seconds(spec, len(pending), workers)}", flush=True)
         with StudyProgress(pending, spec.budget, quiet=args.quiet) as progress:
-            result = run_cells(
+            return run_cells(
                 spec, directory, pending, executor, retries=args.retries, on_event=progress
             )
-    if result.failed:
-        names = ", ".join(f"{s} seed {k}" for s, k in result.failed)
-        print(
-            f"error: {len(result.failed)} cell(s) failed after {args.retries} retries: {names}; "
-            f"run the same command to try them again",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"done: {directory}; analyse with `python -m analysis report {directory}`")
-    if spec.tensorboard:
-        print(f"trials in TensorBoard: `tensorboard --logdir {directory / 'tensorboard'}`")
-    return 0
 
 
 def _cmd_best(args: argparse.Namespace) -> int:

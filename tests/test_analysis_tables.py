@@ -183,6 +183,7 @@ FIGURES = (
     "normalised_score",
     "ecdf",
     "critical_difference",
+    "decision_matrix",
     "time_vs_performance",
     "importance",
     "marginals",
@@ -199,18 +200,32 @@ def test_every_figure_and_a_self_contained_report(reported_study: Path) -> None:
     assert html.count("data:image/png;base64,") == len(FIGURES)
     assert 'src="figures/' not in html and "<link" not in html
     markdown = (study_copy / "report.md").read_text()
+    # The answer comes first: the verdicts against the control, before any other section.
+    assert markdown.index("## Answer: each strategy against random_search") < markdown.index(
+        "## What this study shows"
+    )
+    assert "<details><summary>All " in html  # the long pairwise tables are folded
+    assert "repeated-measures ANOVA" not in markdown
     for section in (
         "What this study shows",
         "Design check",
         "Comparison",
-        "Significance",
+        "Frequentist tests (second view; secondary family: all pairs)",
         "Anytime performance",
         "Parameter importance",
         "Environment",
     ):
         assert f"## {section}" in markdown
     assert "Too few seeds for significance" in markdown  # 2 seeds cannot reach p < 0.05
-    for table in ("pairwise", "omnibus", "ert", "importance", "normalised_score"):
+    for table in (
+        "decisions_vs_control",
+        "decisions_all_pairs",
+        "pairwise",
+        "omnibus",
+        "ert",
+        "importance",
+        "normalised_score",
+    ):
         assert not pd.read_csv(study_copy / "tables" / f"{table}.csv").empty, table
 
 
