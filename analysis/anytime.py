@@ -56,7 +56,9 @@ def normalised_score(
     """
     ref = bands[bands["strategy"] == reference].set_index("x")["median"]
     if ref.empty:
-        return pd.DataFrame(columns=["strategy", "x", "normalised_score"])
+        # Typed even when empty: NumPy 1.x cannot compare an empty object column to a number.
+        empty = pd.DataFrame(columns=["strategy", "x", "normalised_score"])
+        return empty.astype({"x": float, "normalised_score": float})
     s = 1.0 if direction == "min" else -1.0
     rows = []
     for strategy, band in bands.groupby("strategy", sort=False):

@@ -1,10 +1,15 @@
 """scikit-learn's searches (the lab's method) driving the shared protocol.
 
 ``RandomizedSearchCV`` and ``GridSearchCV`` pick the configs exactly as they do for their
-users; the estimator
-it fits is a thin adapter whose ``fit`` is one protocol evaluation (the protocol fits a
-scikeras ``KerasRegressor`` per fold, on the study's own folds). The search itself sees a
-single dummy split, so scikit-learn never touches the data.
+users; the estimator it fits is a thin adapter whose ``fit`` is one protocol evaluation (the
+protocol fits a scikeras ``KerasRegressor`` or ``KerasClassifier`` per fold, on the study's
+own folds). The search itself sees a single dummy split, so scikit-learn never touches the
+data.
+
+Nothing is left for scikit-learn to choose by estimator type (``is_classifier`` picks
+stratified folds, the default scorer follows the type): scikeras' wrappers report no type
+on scikit-learn 1.7 and later, and the adapter claims none, since it serves regression and
+classification alike. The split, the scoring and ``refit`` are all given explicitly.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import math
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearchCV
 
 from study.ledger import Objective
@@ -32,7 +37,7 @@ class _SharedObjective:
         return self
 
 
-class ProtocolEstimator(RegressorMixin, BaseEstimator):
+class ProtocolEstimator(BaseEstimator):
     """An estimator whose ``fit`` scores its hyperparameters through the ledger."""
 
     def __init__(self, shared: _SharedObjective | None = None, **values: Any) -> None:
@@ -53,8 +58,10 @@ class ProtocolEstimator(RegressorMixin, BaseEstimator):
         self.score_ = self.shared.objective.evaluate(self.values)
         return self
 
-    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
-        return -self.score_
+
+def _negated_protocol_score(estimator: ProtocolEstimator, X: Any, y: Any = None) -> float:
+    """The search maximises its scorer; the protocol's score is a loss."""
+    return -estimator.score_
 
 
 def _dummy_problem() -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
@@ -64,7 +71,13 @@ def _dummy_problem() -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.
 
 def _search_kwargs() -> dict[str, Any]:
     # refit=False: the harness retrains the incumbent itself; errors propagate to the ledger.
-    return {"refit": False, "error_score": "raise", "n_jobs": 1, "verbose": 0}
+    return {
+        "scoring": _negated_protocol_score,
+        "refit": False,
+        "error_score": "raise",
+        "n_jobs": 1,
+        "verbose": 0,
+    }
 
 
 @register("random_search")
