@@ -260,7 +260,7 @@ class ModelPool:
 
 # Models kept per process: compiled ones are cheap to keep (a few hundred kB each) and cost
 # a second or two to compile, so later cells of a study reuse earlier cells' compiles.
-POOL_CAPACITY: dict[Engine, int] = {"compiled": 96, "keras": 4}
+POOL_CAPACITY: dict[Engine, int] = {"compiled": 64, "keras": 4}
 _SHARED_POOLS: dict[Engine, ModelPool] = {}
 
 
