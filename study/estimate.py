@@ -9,7 +9,7 @@ from typing import NamedTuple
 from study.problems import get_problem
 from study.progress import duration
 from study.settings import StudySpec
-from study.space import get_space
+from study.space import Int, get_space
 
 _CALIBRATION_EPOCHS = 8
 _REPEATS = 3  # warm timings are the fastest of a few: a busy machine only adds to them
@@ -18,17 +18,21 @@ _SPACE_SAMPLES = 4000
 
 
 class Calibration(NamedTuple):
-    per_epoch: float  # one full-fidelity epoch (all folds) of the space's default model
+    per_epoch: float  # one full-fidelity epoch (all folds) of the space's largest model
     per_evaluation: float  # what an evaluation costs besides its epochs (building, scoring)
     per_model: float  # compiling a new model's training functions, once per shape
 
 
 def calibrate(spec: StudySpec) -> Calibration:
-    """Times the space's default model: once cold (it compiles), then warm at one epoch and
-    at a few, so that per-epoch and per-evaluation costs come apart."""
+    """Times the space's largest model (every integer parameter, depth and width, at its
+    top; the rest at defaults), so that the estimate is a bound: once cold (it compiles),
+    then warm at one epoch and at a few, so that per-epoch and per-evaluation costs come
+    apart."""
     evaluator = get_problem(spec.problem).make_evaluator(spec.protocol, spec.seeds[0])
     space = get_space(spec.space)
-    config = space.config(space.default_values())
+    largest = space.default_values()
+    largest.update({p.name: p.high for p in space.params if isinstance(p, Int)})
+    config = space.config(largest)
 
     def timed(epochs: int, repeats: int = _REPEATS) -> tuple[float, int]:
         seconds = []
@@ -83,7 +87,7 @@ def estimate_seconds(spec: StudySpec, n_cells: int, workers: int = 1) -> str:
     on = "one core" if workers == 1 else f"{workers} workers"
     return (
         f"at most {duration(worst)} on {on} for {n_cells} cells if no training stops early "
-        f"(early stopping usually halves it; the default model here: {per_epoch:.3f} s per "
+        f"(early stopping usually halves it; the largest model here: {per_epoch:.3f} s per "
         f"full-fidelity epoch and {per_evaluation:.2f} s more per evaluation; "
         f"{per_model:.1f} s per new compiled model, at most {compiles} per worker)"
     )
