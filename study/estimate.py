@@ -18,21 +18,21 @@ _SPACE_SAMPLES = 4000
 
 
 class Calibration(NamedTuple):
-    per_epoch: float  # one full-fidelity epoch (all folds) of the space's largest model
+    per_epoch: float  # one full-fidelity epoch (all folds) of the calibrated model
     per_evaluation: float  # what an evaluation costs besides its epochs (building, scoring)
     per_model: float  # compiling a new model's training functions, once per shape
 
 
-def calibrate(spec: StudySpec) -> Calibration:
-    """Times the space's largest model (every integer parameter, depth and width, at its
-    top; the rest at defaults), so that the estimate is a bound: once cold (it compiles),
-    then warm at one epoch and at a few, so that per-epoch and per-evaluation costs come
-    apart."""
+def calibrate(spec: StudySpec, largest: bool = False) -> Calibration:
+    """Times the space's default model, or its largest (every integer parameter, depth and
+    width, at its top; the rest at defaults): once cold (it compiles), then warm at one
+    epoch and at a few, so that per-epoch and per-evaluation costs come apart."""
     evaluator = get_problem(spec.problem).make_evaluator(spec.protocol, spec.seeds[0])
     space = get_space(spec.space)
-    largest = space.default_values()
-    largest.update({p.name: p.high for p in space.params if isinstance(p, Int)})
-    config = space.config(largest)
+    values = space.default_values()
+    if largest:
+        values.update({p.name: p.high for p in space.params if isinstance(p, Int)})
+    config = space.config(values)
 
     def timed(epochs: int, repeats: int = _REPEATS) -> tuple[float, int]:
         seconds = []
@@ -72,22 +72,33 @@ def compiled_shapes(spec: StudySpec) -> int | None:
     return len(keys)
 
 
-def estimate_seconds(spec: StudySpec, n_cells: int, workers: int = 1) -> str:
-    per_epoch, per_evaluation, per_model = calibrate(spec)
-    workers = max(1, workers)
+def _seconds(spec: StudySpec, n_cells: int, workers: int, cost: Calibration) -> float:
     # budget evaluations plus the incumbent's retrain, every one at full fidelity
     evaluations = n_cells * (spec.budget + 1)
-    per_full_evaluation = spec.protocol.max_epochs * per_epoch + per_evaluation
+    per_full_evaluation = spec.protocol.max_epochs * cost.per_epoch + cost.per_evaluation
     training = evaluations * per_full_evaluation / workers
-    # Each worker compiles each shape it meets once; the reference engine, every new model.
-    per_worker = math.ceil(evaluations / workers)
+    return training + compiles_per_worker(spec, n_cells, workers) * cost.per_model
+
+
+def compiles_per_worker(spec: StudySpec, n_cells: int, workers: int) -> int:
+    """Each worker compiles each shape it meets once; the reference engine, every model."""
+    per_worker = math.ceil(n_cells * (spec.budget + 1) / workers)
     shapes = compiled_shapes(spec)
-    compiles = per_worker if shapes is None else min(shapes, per_worker)
-    worst = training + compiles * per_model
+    return per_worker if shapes is None else min(shapes, per_worker)
+
+
+def estimate_seconds(spec: StudySpec, n_cells: int, workers: int = 1) -> str:
+    """A range for the whole run if no training stops early: every evaluation as costly as
+    the space's default model, up to every one as costly as its largest."""
+    workers = max(1, workers)
+    low, high = calibrate(spec), calibrate(spec, largest=True)
     on = "one core" if workers == 1 else f"{workers} workers"
     return (
-        f"at most {duration(worst)} on {on} for {n_cells} cells if no training stops early "
-        f"(early stopping usually halves it; the largest model here: {per_epoch:.3f} s per "
-        f"full-fidelity epoch and {per_evaluation:.2f} s more per evaluation; "
-        f"{per_model:.1f} s per new compiled model, at most {compiles} per worker)"
+        f"{duration(_seconds(spec, n_cells, workers, low))} (default model) to "
+        f"{duration(_seconds(spec, n_cells, workers, high))} (largest model) on {on} for "
+        f"{n_cells} cells if no training stops early (early stopping usually halves it); per "
+        f"full-fidelity epoch {low.per_epoch:.3f}–{high.per_epoch:.3f} s, "
+        f"{low.per_evaluation:.2f}–{high.per_evaluation:.2f} s more per evaluation, "
+        f"{high.per_model:.1f} s per new compiled model, at most "
+        f"{compiles_per_worker(spec, n_cells, workers)} per worker"
     )

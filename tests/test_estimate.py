@@ -25,19 +25,24 @@ def test_calibration_separates_epochs_evaluations_and_the_once_per_model_cost() 
     per_epoch, per_evaluation, per_model = estimate.calibrate(SPEC)
     assert 0 < per_epoch < 5
     assert per_evaluation >= 0 and per_model >= 0
+    assert estimate.calibrate(SPEC, largest=True).per_epoch > 0
 
 
 def test_worst_case_counts_every_evaluation_and_retrain_at_full_fidelity(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(estimate, "calibrate", lambda spec: estimate.Calibration(0.4, 0.2, 1.0))
+    def calibrate(spec: StudySpec, largest: bool = False) -> estimate.Calibration:
+        return estimate.Calibration(0.8 if largest else 0.4, 0.2, 1.0)
+
+    monkeypatch.setattr(estimate, "calibrate", calibrate)
     # Reference engine: every evaluation may be a new model to trace. 3 cells ×
-    # (4 evaluations + 1 retrain) × (10 epochs × 0.4 s + 0.2 s + 1 s per model) = 78 s
+    # (4 evaluations + 1 retrain) × (10 epochs × 0.4 s + 0.2 s + 1 s per model) = 78 s,
+    # and with 0.8 s epochs 138 s
     text = estimate.estimate_seconds(KERAS, 3)
-    assert text.startswith("at most 78 s on one core for 3 cells")
-    assert "0.400 s per full-fidelity epoch and 0.20 s more per evaluation; 1.0 s per new" in text
+    assert text.startswith("78 s (default model) to 2 min (largest model) on one core for 3")
+    assert "per full-fidelity epoch 0.400–0.800 s, 0.20–0.20 s more per evaluation" in text
     # Two workers share the training; each traces its own models (8 of the 15 evaluations).
-    assert estimate.estimate_seconds(KERAS, 3, workers=2).startswith("at most 40 s on 2 workers")
+    assert estimate.estimate_seconds(KERAS, 3, workers=2).startswith("40 s (default model)")
 
 
 def test_compiled_engine_compiles_each_shape_of_the_space_once_per_worker(
@@ -46,8 +51,10 @@ def test_compiled_engine_compiles_each_shape_of_the_space_once_per_worker(
     # lab space: 3 optimizers × (no hidden layer + 3 depths × 5 width buckets to 100) = 48
     assert estimate.compiled_shapes(SPEC) == 48
     assert estimate.compiled_shapes(KERAS) is None
-    monkeypatch.setattr(estimate, "calibrate", lambda spec: estimate.Calibration(0.4, 0.0, 1.0))
+    monkeypatch.setattr(
+        estimate, "calibrate", lambda spec, largest=False: estimate.Calibration(0.4, 0.0, 1.0)
+    )
     many = dataclasses.replace(SPEC, budget=99)
     # 10 cells × 100 evaluations × 4 s training, plus at most 48 compiles of 1 s
-    assert estimate.estimate_seconds(many, 10).startswith("at most 67 min on one core")
+    assert estimate.estimate_seconds(many, 10).startswith("67 min (default model)")
     assert "at most 48 per worker" in estimate.estimate_seconds(many, 10)
