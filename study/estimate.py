@@ -48,7 +48,10 @@ def calibrate(spec: StudySpec, largest: bool = False) -> Calibration:
     if longer == 1:
         return Calibration(one, 0.0, max(0.0, cold - one))
     many, fold_epochs = timed(longer)
-    per_fold_epoch = max(0.0, many - one) / max(1, fold_epochs - folds)
+    if many > one and fold_epochs > folds:
+        per_fold_epoch = (many - one) / (fold_epochs - folds)
+    else:  # epochs too cheap to tell from the noise: count the whole evaluation as epochs
+        per_fold_epoch = many / max(1, fold_epochs)
     per_epoch = per_fold_epoch * max(1, folds)
     return Calibration(per_epoch, max(0.0, one - per_epoch), max(0.0, cold - one))
 
