@@ -192,8 +192,9 @@ def test_a_worker_killed_mid_cell_is_reported_and_retried_up_to_the_limit(
         tries = sum(cell == event.cell for cell, _ in killed)
         if tries < (1 if event.cell[0] == "random_search" else 2):
             killed.append((event.cell, event.pid))
-            # A second into the cell: TensorFlow is training by then.
-            threading.Timer(1.0, os.kill, (event.pid, signal.SIGKILL)).start()
+            # A quarter of a second into the cell: it is loading data, compiling or training
+            # by then (a whole second outlasted the whole cell once training was compiled).
+            threading.Timer(0.25, os.kill, (event.pid, signal.SIGKILL)).start()
 
     result = run_study(SPEC, tmp_path, LocalPool(workers=1), retries=1, on_event=kill_workers)
     failures = [e for e in events if isinstance(e, CellFailed)]
