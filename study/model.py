@@ -254,8 +254,10 @@ class ModelPool:
             self._models.popitem(last=False)
         return model
 
-    def clear(self) -> None:
-        self._models.clear()
+    def discard(self, config: dict[str, Any], n_features: int, head: Head = REGRESSION) -> None:
+        """Forget the model ``config`` would be handed (say, one a failed fit left half-built);
+        the other shapes' compiled models stay."""
+        self._models.pop(architecture(config, n_features, head, self.engine), None)
 
 
 # Models kept per process: compiled ones are cheap to keep (a few hundred kB each) and cost

@@ -362,7 +362,8 @@ class MLPProtocol:
             with released_custom_gradients():
                 estimator.fit(prepared.X_fit, prepared.y_fit, **fit_kwargs)
         except Exception as exc:  # a config Keras cannot train is a failed evaluation
-            self._models.clear()  # never reuse a model left half-built
+            # never reuse a model left half-built
+            self._models.discard(config, prepared.X_fit.shape[1], self.task.head)
             return _Fit.failed(time.perf_counter() - start, _error_text(exc))
         compiling = estimator.model_.compile_seconds
         history = estimator.history_

@@ -103,3 +103,14 @@ def test_a_seeded_build_draws_what_keras_draws_from_the_seeded_global_state(
     for mine, theirs in zip(seeded.variables, expected.variables, strict=True):
         np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
     assert np.random.RandomState(seeded.shuffle_seed).randint(2**31 - 1) == permutation_seed
+
+
+def test_discarding_a_shape_keeps_the_others() -> None:
+    pool = ModelPool()
+    narrow, wide = dict(MODEL_DEFAULTS, n_neurons=3), dict(MODEL_DEFAULTS, n_neurons=9)
+    pool.build(narrow, 8)
+    kept = pool.build(wide, 8)
+    pool.discard(narrow, 8)
+    assert pool.build(wide, 8) is kept
+    pool.build(narrow, 8)
+    assert pool.built == 3 and pool.reused == 1
