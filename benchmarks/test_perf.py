@@ -36,10 +36,10 @@ from scipy import stats
 from sklearn.model_selection import ParameterSampler
 
 from study import outcome as outcomes
-from study.data import load_california
 from study.ledger import BudgetExhausted, Objective
 from study.memory import measure_memory
-from study.protocol import MLPRegressionProtocol, make_preprocessor
+from study.mlp.data import load_california
+from study.mlp.protocol import MLPRegressionProtocol, make_preprocessor
 from study.runner import open_study, run_cell
 from study.seeding import derive_seed
 from study.settings import ProtocolSettings, StudySpec
@@ -91,7 +91,7 @@ def lab_evaluate(protocol: MLPRegressionProtocol, config: dict[str, Any], epochs
     import keras
     from scikeras.wrappers import KerasRegressor
 
-    from study.model import build_mlp
+    from study.mlp.model import build_mlp
 
     rmses = []
     for i, fold in enumerate(protocol.folds):
@@ -273,7 +273,11 @@ def _process_start_seconds() -> float:
     """A fresh interpreter importing what ``python -m study run`` imports before training."""
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", "import study.cli, study.runner, study.protocol, study.strategies"],
+        [
+            sys.executable,
+            "-c",
+            "import study.cli, study.runner, study.mlp.protocol, study.strategies",
+        ],
         check=True,
         env=dict(os.environ),
         capture_output=True,

@@ -2,7 +2,7 @@
 
 import os
 
-from study.xla_cache import enable_xla_cache
+from study.mlp.xla_cache import enable_xla_cache
 
 __version__ = "0.1.0"
 

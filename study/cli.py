@@ -287,7 +287,7 @@ def _cmd_best(args: argparse.Namespace) -> int:
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from study.data import import_archive
+    from study.mlp.data import import_archive
 
     target = import_archive(args.archive, args.data_home)
     print(f"imported {args.archive} into {target}")

@@ -65,7 +65,7 @@ def compiled_shapes(spec: StudySpec) -> int | None:
         return None
     from sklearn.model_selection import ParameterSampler
 
-    from study.model import architecture
+    from study.mlp.model import architecture
 
     sampler = ParameterSampler(space.to_scipy(), n_iter=_SPACE_SAMPLES, random_state=0)
     keys = set()

@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from study.outcome import Outcome, TestScore
-from study.protocol import EpochReport, KeepModel
+from study.outcome import EpochReport, KeepModel, Outcome, TestScore
 from study.space import SearchSpace
 
 

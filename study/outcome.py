@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Status = Literal["ok", "diverged", "failed", "pruned"]
+
+# Called after every epoch of the first fold with (epoch, validation objective); returning
+# True stops that evaluation early (pruning). Charged epochs are the ones trained.
+EpochReport = Callable[[int, float], bool]
+# Handed the final fit's trained model and its fitted preprocessor (to save them).
+KeepModel = Callable[[Any, Any], None]
 
 
 @dataclass(frozen=True)

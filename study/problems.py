@@ -4,7 +4,7 @@ A problem builds the evaluator for one study seed; everything downstream (ledger
 strategies, records, analysis) only sees configs, scores and metric names. Three builders
 cover most needs: ``regression_problem`` (a tabular dataset scored by the shared MLP
 protocol), ``classification_problem`` (a binary target, scored by the same protocol design
-with a sigmoid output; see ``study.classification``) and ``function_problem`` (any Python
+with a sigmoid output; see ``study.mlp.classification``) and ``function_problem`` (any Python
 function of a config).
 """
 
@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from study.data import Dataset
 from study.errors import UsageError
 from study.ledger import Evaluator
+from study.mlp.data import Dataset
 from study.settings import ProtocolSettings
 from study.space import SearchSpace, register_space
 
 MLP_METRICS = {"rmse": "min", "r2": "max"}
+CLASSIFICATION_METRICS = {"log_loss": "min", "roc_auc": "max", "accuracy": "max", "f1": "max"}
+# The classification metrics a problem may optimise (each has a per-epoch pruning signal).
+CLASSIFICATION_OBJECTIVES = ("log_loss", "roc_auc")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def regression_problem(
     cached = cache(load)
 
     def make_evaluator(settings: ProtocolSettings, seed: int) -> Evaluator:
-        from study.protocol import MLPRegressionProtocol
+        from study.mlp.protocol import MLPRegressionProtocol
 
         return MLPRegressionProtocol(cached(), settings, seed)
 
@@ -71,14 +74,12 @@ def classification_problem(
 ) -> Problem:
     """A tabular binary-classification dataset (target 0/1) tuned through the MLP protocol
     design; ``objective`` is ``log_loss`` (minimised) or ``roc_auc`` (maximised)."""
-    from study.classification import CLASSIFICATION_METRICS, OBJECTIVES
-
-    if objective not in OBJECTIVES:
+    if objective not in CLASSIFICATION_OBJECTIVES:
         raise UsageError(f"unknown classification objective {objective!r}")
     cached = cache(load)
 
     def make_evaluator(settings: ProtocolSettings, seed: int) -> Evaluator:
-        from study.classification import MLPClassificationProtocol
+        from study.mlp.classification import MLPClassificationProtocol
 
         return MLPClassificationProtocol(cached(), settings, seed, objective)
 
@@ -122,7 +123,7 @@ def function_problem(
 
 
 def _load_california() -> Dataset:
-    from study.data import load_california
+    from study.mlp.data import load_california
 
     return load_california()
 

@@ -27,8 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from study.outcome import Outcome, TestScore
-from study.protocol import EpochReport, KeepModel
+from study.outcome import EpochReport, KeepModel, Outcome, TestScore
 from study.seeding import derive_seed
 
 Function = Callable[[dict[str, Any]], float]

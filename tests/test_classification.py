@@ -12,14 +12,13 @@ import pytest
 from analysis.load import load_study
 from analysis.report import analyse, report
 from analysis.tables import evaluations_table
-from study.classification import (
-    CLASSIFICATION_METRICS,
+from study.mlp.classification import (
     MLPClassificationProtocol,
     as_score,
     classification_metrics,
 )
-from study.data import Dataset
-from study.problems import get_problem
+from study.mlp.data import Dataset
+from study.problems import CLASSIFICATION_METRICS, get_problem
 from study.records import read_record
 from study.settings import ProtocolSettings
 from study.strategies import STRATEGIES

@@ -12,12 +12,12 @@ import keras
 import numpy as np
 import pytest
 
-from study.compiled import WIDTH_BUCKETS, CompiledSequential, padded_width
-from study.model import LAB, REGRESSION, Head, ModelPool
+from study.mlp.compiled import WIDTH_BUCKETS, CompiledSequential, padded_width
+from study.mlp.model import LAB, REGRESSION, Head, ModelPool
+from study.mlp.xla_cache import cache_directory
 from study.problems import get_problem
 from study.settings import ProtocolSettings
 from study.space import MODEL_DEFAULTS
-from study.xla_cache import cache_directory
 
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(300, 6)).astype(np.float32)  # 300 rows: batches of 32 leave 12
@@ -157,7 +157,7 @@ def test_a_classification_head_logs_its_validation_metric() -> None:
 
 _TRAIN_ONE = """
 import keras, numpy as np
-from study.model import ModelPool
+from study.mlp.model import ModelPool
 from study.space import MODEL_DEFAULTS
 X = np.random.default_rng(0).normal(size=(200, 6)).astype("float32")
 model = ModelPool(engine="compiled").build(dict(MODEL_DEFAULTS, optimizer="adam"), 6, seed=3)

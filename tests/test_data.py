@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from study.data import ARCHIVE_ENV, import_archive, load_california
 from study.errors import DataMissingError, UsageError
+from study.mlp.data import ARCHIVE_ENV, import_archive, load_california
 
 # Published facts about scikit-learn's California Housing.
 FEATURE_MEANS = [

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scikeras.wrappers import KerasRegressor
 
-from study.model import REGRESSION, Head, ModelPool, architecture, build_mlp, build_network
+from study.mlp.model import REGRESSION, Head, ModelPool, architecture, build_mlp, build_network
 from study.space import MODEL_DEFAULTS
 
 RNG = np.random.default_rng(0)

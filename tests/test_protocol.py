@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import StandardScaler
 
-import study.protocol as protocol_module
-from study.data import load_california
-from study.protocol import MLPRegressionProtocol
+import study.mlp.protocol as protocol_module
+from study.mlp.data import load_california
+from study.mlp.protocol import MLPRegressionProtocol
 from study.runner import open_study, run_cell
 from study.settings import ProtocolSettings, StudySpec
 from study.space import MODEL_DEFAULTS, SPACES, Categorical, SearchSpace

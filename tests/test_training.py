@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scikeras.wrappers import KerasRegressor
 
-from study.model import LAB, METRICS, OPTIMIZERS, Head, build_mlp, build_network
+from study.mlp.model import LAB, METRICS, OPTIMIZERS, Head, build_mlp, build_network
+from study.mlp.training import InMemorySequential
 from study.space import MODEL_DEFAULTS
-from study.training import InMemorySequential
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(300, 6)).astype(np.float32)

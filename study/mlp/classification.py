@@ -1,4 +1,4 @@
-"""Binary classification through the one MLP protocol (``study.protocol.MLPProtocol``).
+"""Binary classification through the one MLP protocol (``study.mlp.protocol.MLPProtocol``).
 
 Stratified test split, subsample and validation folds (``StratifiedKFold`` or one
 ``StratifiedShuffleSplit`` holdout) → the same MLP (the same initial weights for a seed)
@@ -30,15 +30,14 @@ import numpy as np
 from scikeras.wrappers import KerasClassifier
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 
-from study.data import Dataset
 from study.errors import UsageError
-from study.model import Head
-from study.protocol import MLPProtocol, Task
+from study.mlp.data import Dataset
+from study.mlp.model import Head
+from study.mlp.protocol import MLPProtocol, Task
+from study.problems import CLASSIFICATION_METRICS
 from study.settings import ProtocolSettings
 
-CLASSIFICATION_METRICS = {"log_loss": "min", "roc_auc": "max", "accuracy": "max", "f1": "max"}
-# The objectives a classification problem may optimise, and the per-epoch value Keras logs
-# for each (the pruning signal), as a loss.
+# The per-epoch value Keras logs for each objective (the pruning signal), as a loss.
 OBJECTIVES: dict[str, Callable[[dict[str, float]], float]] = {
     "log_loss": lambda logs: logs.get("val_loss", math.nan),
     "roc_auc": lambda logs: 1.0 - logs.get("val_auc", math.nan),

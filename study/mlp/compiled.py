@@ -1,6 +1,6 @@
 """Compiled training (the default engine): each epoch is one XLA-compiled call.
 
-For the study's small MLPs, an epoch of the reference engine (``study.training``) is mostly
+For the study's small MLPs, an epoch of the reference engine (``study.mlp.training``) is mostly
 TensorFlow's per-step overhead, not arithmetic. Here a whole epoch, every optimizer step and
 the validation pass, runs as one ``tf.function(jit_compile=True)``, which XLA fuses into a
 few kernels per step. What stays Keras': the layers, the loss functions, the L2 regulariser's
@@ -24,7 +24,7 @@ made to serve as many fits as it can:
 - **Values, not constants.** Learning rate, dropout rate and L2 strength are variables that
   each fit assigns, so a new config on a known shape compiles nothing.
 
-Compiled models are pooled per process (``study.model.ModelPool``), so later cells of a
+Compiled models are pooled per process (``study.mlp.model.ModelPool``), so later cells of a
 study reuse earlier cells' compiles; the time a fit spends compiling is reported apart from
 its training time (``compile_seconds``).
 """
@@ -39,7 +39,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from study.training import Epoch, InMemorySequential
+from study.mlp.training import Epoch, InMemorySequential
 
 # Hidden widths are padded up to the next bucket (wider networks to a multiple of the
 # largest step). Chosen by measurement on 2 cores: below 32 units an epoch costs the same

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import keras
 import numpy as np
 
-from study.compiled import (
+from study.mlp.compiled import (
     ZERO_AT_ZERO,
     CompiledSequential,
     Knobs,
@@ -27,7 +27,7 @@ from study.compiled import (
     VariableL2,
     padded_width,
 )
-from study.training import InMemorySequential
+from study.mlp.training import InMemorySequential
 
 Engine = Literal["compiled", "keras"]
 ENGINES: tuple[Engine, ...] = ("compiled", "keras")
@@ -203,8 +203,8 @@ def _padded_network(key: tuple, config: dict[str, Any]) -> CompiledSequential:
 class ModelPool:
     """Compiled models kept by architecture, handed out reset to a fresh build's state.
 
-    ``engine`` chooses the training loop: ``"compiled"`` (``study.compiled``: XLA, padded
-    widths) or ``"keras"`` (``study.training``: Keras' own steps, the reference). With the
+    ``engine`` chooses the training loop: ``"compiled"`` (``study.mlp.compiled``: XLA, padded
+    widths) or ``"keras"`` (``study.mlp.training``: Keras' own steps, the reference). With the
     compiled engine, ``rows`` is the row capacity data is padded to (the largest training set
     the pool's user fits), so that every fit of a model shares one compile.
     """

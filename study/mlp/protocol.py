@@ -6,7 +6,7 @@ config â†’ a scikeras estimator fit with early stopping on the validation loss â
 strategy never touches data: it only hands configs to the objective, which calls
 ``evaluate`` here. What differs between tasks (the output unit and loss, stratified
 splits, the metrics and which one is the objective) is declared by a ``Task``; regression
-is below, binary classification in ``study.classification``.
+is below, binary classification in ``study.mlp.classification``.
 
 Seeds are paired: study seed ``k`` fixes the folds and each fold's weight-initialisation
 stream, whatever the strategy, so the same config scores the same under every strategy.
@@ -37,17 +37,11 @@ from sklearn.model_selection import (
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from tensorflow.python.framework import ops as tf_ops
 
-from study.data import Dataset
-from study.model import REGRESSION, Head, shared_pool
-from study.outcome import Outcome, TestScore
+from study.mlp.data import Dataset
+from study.mlp.model import REGRESSION, Head, shared_pool
+from study.outcome import EpochReport, KeepModel, Outcome, TestScore
 from study.seeding import derive_seed
 from study.settings import ProtocolSettings
-
-# Called after every epoch of the first fold with (epoch, validation objective); returning
-# True stops that evaluation early (pruning). Charged epochs are the ones trained.
-EpochReport = Callable[[int, float], bool]
-# Handed the final fit's trained network and its fitted preprocessor (to save them).
-KeepModel = Callable[[keras.Model, Any], None]
 
 TF_THREADS = 1
 

@@ -10,7 +10,7 @@ With ``shuffle=False`` it trains exactly as ``keras.Model.fit`` does (a test che
 shuffling it draws its own permutations, from NumPy's global random state, which scikeras
 seeds from ``random_state`` before every fit.
 
-This is the reference engine (``--engine keras``). ``study.compiled`` subclasses it: same
+This is the reference engine (``--engine keras``). ``study.mlp.compiled`` subclasses it: same
 ``fit``, same callbacks, but each epoch is one XLA-compiled call.
 """
 
