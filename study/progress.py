@@ -14,7 +14,6 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, TextIO
 
 from tqdm import tqdm
@@ -115,12 +114,7 @@ class StudyProgress:
     def __enter__(self) -> StudyProgress:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         for bar in (self.budget_bar, self.bar):
             if bar is not None:
                 bar.close()

@@ -39,7 +39,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from study.mlp.training import Epoch, InMemorySequential
+from study.mlp.training import Epoch, InMemorySequential, Validation
 
 # Hidden widths are padded up to the next bucket (wider networks to a multiple of the
 # largest step). Chosen by measurement on 2 cores: below 32 units an epoch costs the same
@@ -117,13 +117,9 @@ class CompiledSequential(InMemorySequential):
         self._compiled_epochs: dict[int, Any] = {}
 
     def _epoch_runner(
-        self,
-        X: tf.Tensor,
-        Y: tf.Tensor,
-        validation: tuple[tf.Tensor, tf.Tensor] | None,
-        batch_size: int,
-        validation_batch_size: int | None,  # the validation pass has its own fixed chunks
+        self, X: tf.Tensor, Y: tf.Tensor, validation: Validation | None, batch_size: int, _: Any
     ) -> Epoch:
+        # (The validation batch size is not read: the validation pass has its own chunks.)
         rows = int(X.shape[0])
         capacity = max(rows, self.row_capacity)
         X_pad, Y_pad = _padded(X, capacity), _padded(_column(Y), capacity)

@@ -39,6 +39,7 @@ Step = Callable[[tuple[tf.Tensor, tf.Tensor]], Any]
 # Runs one epoch over the rows in the given order and returns the epoch's logs (training
 # and, when there is validation data, ``val_``-prefixed validation values).
 Epoch = Callable[[np.ndarray], dict[str, float]]
+Validation = tuple[tf.Tensor, tf.Tensor]  # validation rows and targets
 
 
 def _batched_loop(step: Step, x_spec: tf.TensorSpec, y_spec: tf.TensorSpec) -> Any:
@@ -138,7 +139,7 @@ class InMemorySequential(keras.Sequential):
         self,
         X: tf.Tensor,
         Y: tf.Tensor,
-        validation: tuple[tf.Tensor, tf.Tensor] | None,
+        validation: Validation | None,
         batch_size: int,
         validation_batch_size: int | None,
     ) -> Epoch:
