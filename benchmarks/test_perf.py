@@ -1,7 +1,10 @@
 """Performance benchmarks: what one evaluation costs, and what the harness adds to it.
 
-    pytest benchmarks/ -k perf                     # about 10 minutes on 2 cores
-    pytest benchmarks/ -k perf --perf-long         # larger samples, 100- and 200-evaluation runs
+    pytest benchmarks/ --perf                      # about 10 minutes on 2 cores
+    pytest benchmarks/ --perf-long                 # larger samples, 100- and 200-evaluation runs
+
+Collected only with --perf (or --perf-long): ``pytest benchmarks/ -k NAME`` selects study
+cells, even where NAME is in these tests' ids (a strategy's name, "perf").
 
 1. throughput: the study's protocol, compiled (the default engine) and with Keras' own steps
    (the reference engine), against the lab's way of training (scikeras defaults: batch 32,
@@ -45,6 +48,8 @@ from study.seeding import derive_seed
 from study.settings import ProtocolSettings, StudySpec
 from study.space import get_space
 from study.strategies import STRATEGIES, get_strategy
+
+pytestmark = pytest.mark.perf
 
 # The quick profile's protocol on the full data: 13.2k training rows, 3.3k validation rows.
 PERF_PROTOCOL = ProtocolSettings(validation="holdout", max_epochs=20, patience=4)

@@ -129,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default=None, help="smoke, quick (default) or full")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="a profile of study/profiles/: smoke, quick (default) or full",
+    )
     parser.add_argument(
         "--config", type=Path, default=None, help="a study spec file (.json or .toml)"
     )
@@ -167,37 +171,22 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> Any:
-    from study.profiles import get_profile
-    from study.specfile import load_spec_file
+    from study.specfile import resolve_spec
 
-    if args.config is not None and args.profile is not None:
-        raise UsageError("give --profile or --config, not both (a config file may name a profile)")
-    spec = load_spec_file(args.config) if args.config else get_profile(args.profile or "quick")
-    changes: dict[str, Any] = {}
-    if args.study:
-        changes["name"] = args.study
-    if args.strategies:
-        changes["strategies"] = args.strategies
-    if args.seeds:
-        changes["seeds"] = tuple(range(args.seeds))
-    if args.budget:
-        changes["budget"] = args.budget
-    if args.space:
-        changes["space"] = args.space
-    if args.problem:
-        from study.problems import get_problem
-
-        changes["problem"] = args.problem
-        # Another problem brings its own space unless one is named.
-        changes.setdefault("space", get_problem(args.problem).default_space)
-    if args.max_epochs:
-        changes["max_epochs"] = args.max_epochs
-    if args.engine:
-        changes["engine"] = args.engine
-    for name in ("save_models", "tensorboard"):
-        if getattr(args, name) is not None:
-            changes[name] = getattr(args, name)
-    return spec.with_overrides(**changes) if changes else spec
+    options = {
+        "name": args.study,
+        "strategies": args.strategies,
+        "seeds": tuple(range(args.seeds)) if args.seeds else None,
+        "budget": args.budget,
+        "space": args.space,
+        "problem": args.problem,
+        "max_epochs": args.max_epochs,
+        "engine": args.engine,
+        "save_models": args.save_models,
+        "tensorboard": args.tensorboard,
+    }
+    overrides = {k: v for k, v in options.items() if v is not None}
+    return resolve_spec(profile=args.profile, config=args.config, overrides=overrides)
 
 
 def make_executor(args: argparse.Namespace) -> Any:

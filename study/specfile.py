@@ -1,11 +1,12 @@
-"""Study specs from files (``--config FILE``, JSON or TOML), validated before any work.
+"""Study specs as data: the shipped profiles (study/profiles/*.toml) and ``--config FILE``
+(JSON or TOML) are read by this one loader and validated before any work.
 
 A file either names a ``profile`` and overrides some of its settings, or declares a whole
-spec. Example (TOML)::
+spec, as the profiles do. Example (TOML)::
 
     profile = "smoke"
     name = "smoke-adam"
-    strategies = ["random_search", "skopt_bayes"]
+    strategies = ["random_search", "skopt_bayes"]   # or "all" (every registered strategy)
     seeds = 3            # or a list: [0, 1, 2]
     budget = 6
     save_models = true   # each cell's retrained incumbent as a .keras file
@@ -13,12 +14,18 @@ spec. Example (TOML)::
 
     [protocol]
     max_epochs = 8
+
+A whole spec names ``name``, ``problem``, ``space``, ``seeds`` and ``budget``; ``strategies``
+left out means every registered strategy, as ``"all"`` does. ``resolve_spec`` assembles the
+spec of a run in one merge: the base (a profile, or a whole-spec file), then the file's
+overrides and the command line's together, command-line values winning.
 """
 
 from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -37,66 +44,112 @@ SPEC_KEYS = (
     "protocol",
     *OUTPUTS,
 )
-_REQUIRED = ("name", "problem", "space", "strategies", "seeds", "budget")
+_REQUIRED = ("name", "problem", "space", "seeds", "budget")
+ALL_STRATEGIES = "all"
 
 
-def load_spec_file(path: Path) -> StudySpec:
+def resolve_spec(
+    *,
+    profile: str | None = None,
+    config: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> StudySpec:
+    """The spec of a run: a profile (default ``quick``) or a config file, with ``overrides``
+    (settings as ``StudySpec.with_overrides`` takes them, e.g. from the command line) last."""
+    if config is not None and profile is not None:
+        raise UsageError("give --profile or --config, not both (a config file may name a profile)")
+    if config is None:
+        from study.profiles import profile_file
+
+        base, changes = _whole_spec(profile_file(profile or "quick")), {}
+    else:
+        changes = read_settings(config)
+        base_profile = changes.pop("profile", None)
+        if base_profile is None:
+            base, changes = _whole_spec(config, changes), {}
+        else:
+            from study.profiles import profile_file
+
+            try:
+                base = _whole_spec(profile_file(base_profile))
+            except UsageError as exc:
+                raise UsageError(f"{config}: {exc}") from None
+    changes.update(overrides or {})
+    return base.with_overrides(**changes)
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """A spec file's settings, checked and in ``with_overrides`` form: protocol settings
+    beside the others, seeds as a tuple, ``"all"`` strategies resolved; ``profile`` kept."""
+    data = _parse(path)
+    try:
+        return _settings(data)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def _whole_spec(path: Path, settings: dict[str, Any] | None = None) -> StudySpec:
+    settings = read_settings(path) if settings is None else settings
+    try:
+        if "profile" in settings:
+            raise UsageError("a profile is a whole spec; it names no other profile")
+        missing = [k for k in _REQUIRED if k not in settings]
+        if missing:
+            raise UsageError(f"missing {', '.join(missing)} (or name a base 'profile')")
+        protocol_keys = {f.name for f in fields(ProtocolSettings)}
+        protocol = {k: v for k, v in settings.items() if k in protocol_keys}
+        spec = {k: v for k, v in settings.items() if k not in protocol_keys}
+        spec.setdefault("strategies", _every_strategy())
+        return StudySpec(protocol=ProtocolSettings(**protocol), **spec)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def _parse(path: Path) -> Any:
     if not path.is_file():
         raise UsageError(f"no config file at {path}")
     suffix = path.suffix.lower()
     try:
         text = path.read_text()
         if suffix == ".json":
-            data = json.loads(text)
-        elif suffix == ".toml":
-            data = tomllib.loads(text)
-        else:
-            raise UsageError(
-                f"{path}: a config file is .json or .toml, not {suffix or 'no suffix'}"
-            )
+            return json.loads(text)
+        if suffix == ".toml":
+            return tomllib.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path} is not valid {suffix[1:].upper()} ({exc})") from None
-    try:
-        return spec_from_mapping(data)
-    except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+    raise UsageError(f"{path}: a config file is .json or .toml, not {suffix or 'no suffix'}")
 
 
-def spec_from_mapping(data: Any) -> StudySpec:
+def _settings(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError("a study spec is a table of settings")
     unknown = sorted(set(data) - set(SPEC_KEYS))
     if unknown:
         raise UsageError(f"unknown key(s) {', '.join(unknown)}; valid: {', '.join(SPEC_KEYS)}")
-    changes: dict[str, Any] = {}
-    for key in ("name", "problem", "space"):
+    settings: dict[str, Any] = {}
+    for key in ("profile", "name", "problem", "space"):
         if key in data:
-            changes[key] = _text(key, data[key])
+            settings[key] = _text(key, data[key])
     if "strategies" in data:
-        changes["strategies"] = _strategies(data["strategies"])
+        settings["strategies"] = _strategies(data["strategies"])
     if "seeds" in data:
-        changes["seeds"] = _seeds(data["seeds"])
+        settings["seeds"] = _seeds(data["seeds"])
     if "budget" in data:
-        changes["budget"] = _positive_int("budget", data["budget"])
+        settings["budget"] = _positive_int("budget", data["budget"])
     for key in OUTPUTS:
         if key in data:
             if not isinstance(data[key], bool):
                 raise UsageError(f"{key} must be true or false, not {data[key]!r}")
-            changes[key] = data[key]
-    protocol = _protocol(data.get("protocol", {}))
+            settings[key] = data[key]
+    settings.update(_protocol(data.get("protocol", {})))
+    return settings
 
-    if "profile" in data:
-        from study.profiles import get_profile
 
-        base = get_profile(_text("profile", data["profile"]))
-        return base.with_overrides(**changes, **protocol)
-    missing = [k for k in _REQUIRED if k not in data]
-    if missing:
-        raise UsageError(f"missing {', '.join(missing)} (or name a base 'profile')")
-    try:
-        return StudySpec(protocol=ProtocolSettings(**protocol), **changes)
-    except TypeError as exc:
-        raise UsageError(f"malformed study spec ({exc})") from None
+def _every_strategy() -> tuple[str, ...]:
+    # Resolved when read, so a strategy registered later joins every profile.
+    from study.strategies import STRATEGIES
+
+    return tuple(STRATEGIES)
 
 
 def _text(key: str, value: Any) -> str:
@@ -112,8 +165,12 @@ def _positive_int(key: str, value: Any) -> int:
 
 
 def _strategies(value: Any) -> tuple[str, ...]:
+    if value == ALL_STRATEGIES:
+        return _every_strategy()
     if not isinstance(value, list) or not value:
-        raise UsageError(f"strategies must be a non-empty list of names, not {value!r}")
+        raise UsageError(
+            f"strategies must be {ALL_STRATEGIES!r} or a non-empty list of names, not {value!r}"
+        )
     return tuple(_text("a strategy", v) for v in value)
 
 

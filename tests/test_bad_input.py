@@ -45,7 +45,7 @@ def refused(argv: list[str], root: Path, capsys: pytest.CaptureFixture[str]) -> 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--profile", "nope"], "choose from: smoke, quick, full"),
+        (["--profile", "nope"], "choose from: full, quick, smoke"),
         (["--strategies", "random_search,nope"], "unknown strategy 'nope'; choose from:"),
         (["--space", "nope"], "unknown space 'nope'"),
         (
@@ -96,7 +96,7 @@ def test_bad_run_arguments(
             'profile = "smoke"\n[protocol]\nholdout_fraction = "a"',
             "malformed protocol settings",
         ),
-        ("spec.json", '{"name": "x", "problem": "california_mlp"}', "missing space, strategies"),
+        ("spec.json", '{"name": "x", "problem": "california_mlp"}', "missing space, seeds, budget"),
     ],
 )
 def test_bad_config_files(
@@ -188,14 +188,14 @@ def test_empty_or_inverted_ranges_are_usage_errors(param: object) -> None:
 
 
 def test_valid_config_file_is_accepted(tmp_path: Path) -> None:
-    from study.specfile import load_spec_file
+    from study.specfile import resolve_spec
 
     config = tmp_path / "spec.toml"
     config.write_text(
         'profile = "smoke"\nname = "mine"\nstrategies = ["random_search"]\nseeds = [3, 5]\n'
         "budget = 3\n[protocol]\nmax_epochs = 6\n"
     )
-    spec = load_spec_file(config)
+    spec = resolve_spec(config=config)
     assert (spec.name, spec.strategies, spec.seeds, spec.budget) == (
         "mine",
         ("random_search",),
@@ -206,4 +206,4 @@ def test_valid_config_file_is_accepted(tmp_path: Path) -> None:
     assert spec.protocol.max_rows == get_profile("smoke").protocol.max_rows
     whole = tmp_path / "whole.json"
     whole.write_text(json.dumps(spec.to_dict()))
-    assert load_spec_file(whole) == spec
+    assert resolve_spec(config=whole) == spec
