@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearc
 from study.ledger import Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import register
+from study.strategies import Settings, register
 
 
 class _SharedObjective:
@@ -80,8 +80,10 @@ def _search_kwargs() -> dict[str, Any]:
     }
 
 
-@register("random_search")
-def random_search(objective: Objective, space: SearchSpace, seed: int) -> None:
+# The searches declare no settings of their own: what they sample is the space (as
+# ``to_scipy`` or ``grid`` puts it) and how many points, the budget.
+@register("random_search", settings={})
+def random_search(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
     X, y, cv = _dummy_problem()
     search = RandomizedSearchCV(
         ProtocolEstimator(_SharedObjective(objective)),
@@ -117,8 +119,8 @@ def grid_counts(space: SearchSpace, budget: int) -> dict[str, int]:
     return counts
 
 
-@register("grid_search")
-def grid_search(objective: Objective, space: SearchSpace, seed: int) -> None:
+@register("grid_search", settings={})
+def grid_search(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
     budget = objective.remaining_evaluations
     points = list(ParameterGrid(space.grid(grid_counts(space, budget))))
     # The grid may hold a few more points than the budget affords: visit it in a seeded
