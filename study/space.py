@@ -96,6 +96,23 @@ class SearchSpace:
             config[p.name] = p.cast(values[p.name])
         return config
 
+    def declaration(self) -> dict[str, Any]:
+        """The space as JSON-ready data: what a study's spec records and the analysis reads."""
+        return {
+            "name": self.name,
+            "params": [_declare(p) for p in self.params],
+            "defaults": dict(self.defaults),
+        }
+
+    @classmethod
+    def from_declaration(cls, data: Mapping[str, Any]) -> SearchSpace:
+        """The space ``declaration`` wrote."""
+        try:
+            params = tuple(_PARAM_KINDS[p["kind"]](**_arguments(p)) for p in data["params"])
+            return cls(str(data["name"]), params, dict(data["defaults"]))
+        except (KeyError, TypeError) as exc:
+            raise UsageError(f"malformed space declaration: {exc!r}") from None
+
     # --- library dialects -------------------------------------------------------------
 
     def to_scipy(self) -> dict[str, Any]:
@@ -207,6 +224,27 @@ class SearchSpace:
             else:
                 values[p.name] = p.cast(_cell_centres(p, 1)[0])
         return values
+
+
+_PARAM_KINDS: dict[str, type[Int] | type[Float] | type[Categorical]] = {
+    "int": Int,
+    "float": Float,
+    "categorical": Categorical,
+}
+
+
+def _declare(p: Param) -> dict[str, Any]:
+    kind = next(k for k, cls in _PARAM_KINDS.items() if isinstance(p, cls))
+    if isinstance(p, Categorical):
+        return {"name": p.name, "kind": kind, "choices": list(p.choices)}
+    return {"name": p.name, "kind": kind, "low": p.low, "high": p.high, "log": p.log}
+
+
+def _arguments(declared: Mapping[str, Any]) -> dict[str, Any]:
+    arguments = {k: v for k, v in declared.items() if k != "kind"}
+    if "choices" in arguments:
+        arguments["choices"] = tuple(arguments["choices"])
+    return arguments
 
 
 def _cell_centres(p: Int | Float, n: int) -> np.ndarray:

@@ -30,7 +30,6 @@ Strategy = Callable[[Objective, SearchSpace, int], None]
 StrategyFunction = Callable[[Objective, SearchSpace, int, Settings], None]
 
 STRATEGIES: dict[str, Strategy] = {}
-SETTINGS: dict[str, Settings] = {}
 
 
 def register(name: str, settings: Settings) -> Callable[[StrategyFunction], StrategyFunction]:
@@ -40,7 +39,6 @@ def register(name: str, settings: Settings) -> Callable[[StrategyFunction], Stra
         if name in STRATEGIES:
             raise ValueError(f"strategy {name!r} registered twice")
         STRATEGIES[name] = functools.partial(func, settings=settings)
-        SETTINGS[name] = settings
         return func
 
     return decorator
@@ -56,9 +54,9 @@ def get_strategy(name: str) -> Strategy:
 
 
 def strategy_settings(name: str) -> Settings:
-    """The library settings ``name`` declared (none for a strategy registered without)."""
-    get_strategy(name)
-    return SETTINGS.get(name, {})
+    """The library settings ``name`` was registered with (none for a plain function)."""
+    strategy = get_strategy(name)
+    return strategy.keywords["settings"] if isinstance(strategy, functools.partial) else {}
 
 
 def budget_share(divisor: int, low: int, high: int) -> dict[str, Any]:
@@ -128,7 +126,6 @@ from study.strategies import (  # noqa: E402
 
 __all__ = [
     "INITIAL_RANDOM_POINTS",
-    "SETTINGS",
     "STRATEGIES",
     "Proposal",
     "Settings",
