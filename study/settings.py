@@ -49,6 +49,8 @@ class ProtocolSettings:
 
 # Spec fields that choose extra outputs of a run; a study may switch them between runs.
 OUTPUTS = ("save_models", "tensorboard")
+# Spec fields that record what the names declared when a study ran (facts, not settings).
+DECLARATIONS = ("space_declaration", "strategy_settings")
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,7 @@ class StudySpec:
                 **{name: data.get(name, False) for name in OUTPUTS},
                 # Specs written before declarations were recorded lack them: such a study
                 # predates any edit, so it runs under (and is compared with) the current ones.
-                space_declaration=data.get("space_declaration"),
-                strategy_settings=data.get("strategy_settings"),
+                **checked_declarations(data),
             )
         except (KeyError, TypeError) as exc:
             raise UsageError(f"malformed study spec: {exc}") from None
@@ -181,6 +182,30 @@ def spec_differences(stored: StudySpec, spec: StudySpec) -> list[str]:
     for name, settings in stored.declared_settings().items():
         changes += _changes(f"strategy {name}:", settings, current[name])
     return changes
+
+
+def refuse_changed_declarations(spec: StudySpec, recorded: dict[str, Any]) -> None:
+    """Refuse ``spec`` if ``recorded`` (a spec file's declarations, e.g. a study's
+    spec.json passed as a config) differ from what its names declare now."""
+    changes = spec_differences(replace(spec, **checked_declarations(recorded)), spec)
+    if changes:
+        raise UsageError(
+            f"the declarations have changed since it was written: {'; '.join(changes)}"
+        )
+
+
+def checked_declarations(data: dict[str, Any]) -> dict[str, Any]:
+    """The declarations recorded in spec ``data`` (those it lacks as None), checked for shape."""
+    from study.space import SearchSpace
+
+    space, settings = (data.get(key) for key in DECLARATIONS)
+    if space is not None:
+        SearchSpace.from_declaration(space)  # refuses a malformed one
+    if settings is not None and not (
+        isinstance(settings, dict) and all(isinstance(v, dict) for v in settings.values())
+    ):
+        raise UsageError(f"strategy_settings must map names to tables, not {settings!r}")
+    return {"space_declaration": space, "strategy_settings": settings}
 
 
 def _by_parameter(declaration: dict[str, Any]) -> dict[str, Any]:

@@ -110,7 +110,7 @@ class SearchSpace:
         try:
             params = tuple(_PARAM_KINDS[p["kind"]](**_arguments(p)) for p in data["params"])
             return cls(str(data["name"]), params, dict(data["defaults"]))
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UsageError(f"malformed space declaration: {exc!r}") from None
 
     # --- library dialects -------------------------------------------------------------

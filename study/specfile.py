@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from study.errors import UsageError
-from study.settings import OUTPUTS, ProtocolSettings, StudySpec
+from study.settings import (
+    DECLARATIONS,
+    OUTPUTS,
+    ProtocolSettings,
+    StudySpec,
+    refuse_changed_declarations,
+)
 
 SPEC_KEYS = (
     "profile",
@@ -36,6 +42,7 @@ SPEC_KEYS = (
     "budget",
     "protocol",
     *OUTPUTS,
+    *DECLARATIONS,  # as a study's spec.json records them; they must still hold
 )
 _REQUIRED = ("name", "problem", "space", "strategies", "seeds", "budget")
 
@@ -88,15 +95,17 @@ def spec_from_mapping(data: Any) -> StudySpec:
     if "profile" in data:
         from study.profiles import get_profile
 
-        base = get_profile(_text("profile", data["profile"]))
-        return base.with_overrides(**changes, **protocol)
-    missing = [k for k in _REQUIRED if k not in data]
-    if missing:
-        raise UsageError(f"missing {', '.join(missing)} (or name a base 'profile')")
-    try:
-        return StudySpec(protocol=ProtocolSettings(**protocol), **changes)
-    except TypeError as exc:
-        raise UsageError(f"malformed study spec ({exc})") from None
+        spec = get_profile(_text("profile", data["profile"])).with_overrides(**changes, **protocol)
+    else:
+        missing = [k for k in _REQUIRED if k not in data]
+        if missing:
+            raise UsageError(f"missing {', '.join(missing)} (or name a base 'profile')")
+        try:
+            spec = StudySpec(protocol=ProtocolSettings(**protocol), **changes)
+        except TypeError as exc:
+            raise UsageError(f"malformed study spec ({exc})") from None
+    refuse_changed_declarations(spec, {k: data[k] for k in DECLARATIONS if k in data})
+    return spec
 
 
 def _text(key: str, value: Any) -> str:
