@@ -147,12 +147,12 @@ class StudySpec:
         grow (each strategy's settings are compared per strategy, see spec_differences), nor
         the extra outputs, which change what is written, never a score."""
         ignored = ("strategies", "seeds", "name", "strategy_settings", *OUTPUTS)
-        return {k: v for k, v in self.to_dict().items() if k not in ignored}
+        data = {k: v for k, v in asdict(self).items() if k not in ignored}
+        return data | {"space_declaration": self.declared_space()}
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(self.comparable(), sort_keys=True).encode()).hexdigest()[
-            :16
-        ]
+        digest = hashlib.sha256(json.dumps(self.comparable(), sort_keys=True).encode())
+        return digest.hexdigest()[:16]
 
     def with_overrides(self, **changes: Any) -> StudySpec:
         protocol_fields = set(ProtocolSettings.__dataclass_fields__)

@@ -23,15 +23,16 @@ from study.strategies import INITIAL_RANDOM_POINTS, Settings, register, resolve
 
 
 def run_oracle(
-    objective: Objective, space: SearchSpace, settings: Settings, **arguments: Any
+    name: str, objective: Objective, space: SearchSpace, seed: int, settings: Settings, **run: Any
 ) -> None:
-    """Run the oracle ``settings`` name, with the other settings and ``arguments``."""
+    """Run the oracle ``settings`` name with the other settings and the run-time arguments,
+    seeded for strategy ``name``."""
     # Keras Tuner loads TensorFlow: imported when a Keras Tuner cell runs, not on registration.
     from study.strategies._keras_tuner_driver import run_oracle as drive
 
-    oracle_settings = resolve(settings, objective.remaining_evaluations)
-    oracle_class = oracle_settings.pop("oracle")
-    drive(objective, space, oracle_class, **oracle_settings, **arguments)
+    arguments = resolve(settings, objective.remaining_evaluations)
+    oracle_class = arguments.pop("oracle")
+    drive(objective, space, oracle_class, **arguments, **run, seed=derive_seed(seed, name))
 
 
 @register(
@@ -44,24 +45,13 @@ def run_oracle(
     },
 )
 def kt_hyperband(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
-    run_oracle(
-        objective,
-        space,
-        settings,
-        max_epochs=objective.max_epochs,
-        seed=derive_seed(seed, "kt_hyperband"),
-    )
+    run_oracle("kt_hyperband", objective, space, seed, settings, max_epochs=objective.max_epochs)
 
 
 @register("kt_random", settings={"oracle": "RandomSearchOracle"})
 def kt_random(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
-    run_oracle(
-        objective,
-        space,
-        settings,
-        max_trials=objective.remaining_evaluations,
-        seed=derive_seed(seed, "kt_random"),
-    )
+    budget = objective.remaining_evaluations
+    run_oracle("kt_random", objective, space, seed, settings, max_trials=budget)
 
 
 @register(
@@ -74,10 +64,5 @@ def kt_random(objective: Objective, space: SearchSpace, seed: int, settings: Set
     },
 )
 def kt_bayes(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
-    run_oracle(
-        objective,
-        space,
-        settings,
-        max_trials=objective.remaining_evaluations,
-        seed=derive_seed(seed, "kt_bayes"),
-    )
+    budget = objective.remaining_evaluations
+    run_oracle("kt_bayes", objective, space, seed, settings, max_trials=budget)
