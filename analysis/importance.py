@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -48,17 +49,21 @@ class Parameter:
         return np.log10(values.astype(float)) if self.log else values
 
 
-def declared_distributions(space_name: str) -> dict[str, BaseDistribution] | None:
-    """The study's declared search space in Optuna's terms, if this installation knows it.
+def declared_distributions(spec: Mapping[str, Any]) -> dict[str, BaseDistribution] | None:
+    """The study's declared search space in Optuna's terms, from its spec.
 
-    Records name their space but do not carry its declaration, so log scales come from the
-    product's space registry; ``None`` means fall back to inferring them from the configs.
+    A spec records its space's declaration; one written before it did names its space
+    only, which this installation's registry may still know. ``None`` means neither: fall
+    back to inferring the distributions from the configs.
     """
-    try:
-        from study.space import get_space
+    from study.errors import UsageError
+    from study.space import SearchSpace, get_space
 
-        return get_space(space_name).to_optuna()
-    except Exception:  # unknown name or no study package: infer from the data instead
+    try:
+        if "space_declaration" in spec:
+            return SearchSpace.from_declaration(spec["space_declaration"]).to_optuna()
+        return get_space(str(spec.get("space", ""))).to_optuna()
+    except UsageError:  # a malformed declaration or an unknown name: infer from the data
         return None
 
 
@@ -75,9 +80,9 @@ def infer_distribution(values: pd.Series) -> BaseDistribution:
     return FloatDistribution(low, high, log=log)
 
 
-def searched_parameters(trials: pd.DataFrame, space_name: str) -> list[Parameter]:
+def searched_parameters(trials: pd.DataFrame, spec: Mapping[str, Any]) -> list[Parameter]:
     """Parameters that vary across the trials, with log-scale ones mapped to log10 space."""
-    declared = declared_distributions(space_name) or {}
+    declared = declared_distributions(spec) or {}
     params = []
     for column in [c for c in trials.columns if c.startswith("param_")]:
         name = column.removeprefix("param_")
@@ -247,7 +252,7 @@ class Importance:
 
 
 def parameter_importance(
-    evaluations: pd.DataFrame, space_name: str, metric: str, direction: str
+    evaluations: pd.DataFrame, spec: Mapping[str, Any], metric: str, direction: str
 ) -> Importance:
     s = 1.0 if direction == "min" else -1.0
     response = f"val_{metric}"
@@ -259,7 +264,7 @@ def parameter_importance(
     else:
         scope = "all strategies (no random or grid search samples: biased towards good regions)"
         global_trials = all_trials
-    params = searched_parameters(all_trials, space_name)
+    params = searched_parameters(all_trials, spec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.logging.set_verbosity(optuna.logging.WARNING)

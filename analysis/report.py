@@ -81,9 +81,7 @@ def analyse(study: Study, control: str | None = None, rope: float | None = None)
         normalised=normalised,
         hits=hits,
         ert=ert,
-        importance=parameter_importance(
-            evaluations, str(study.spec.get("space", "")), metric, direction
-        ),
+        importance=parameter_importance(evaluations, study.spec, metric, direction),
         decisions=study_decisions(
             study, sig.comparison(f"test_{study.objective_metric}").matrix, control, rope
         ),

@@ -35,8 +35,7 @@ from study.runner import compute_cell
 from study.seeding import derive_seed
 from study.settings import ProtocolSettings, StudySpec
 from study.space import SearchSpace
-from study.strategies import STRATEGIES
-from study.strategies.scikit_learn import random_search
+from study.strategies import STRATEGIES, get_strategy
 
 COPY = "random_search_copy"
 PROBLEM = "branin"
@@ -47,7 +46,7 @@ BATCH = 5
 
 def random_search_copy(objective: Objective, space: SearchSpace, seed: int) -> None:
     """``random_search`` itself, on a seed stream of its own."""
-    random_search(objective, space, derive_seed(seed, COPY))
+    get_strategy("random_search")(objective, space, derive_seed(seed, COPY))
 
 
 @contextmanager

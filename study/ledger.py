@@ -109,12 +109,18 @@ class Objective:
         values: Mapping[str, Any],
         epochs: int | None = None,
         report: EpochReport | None = None,
+        fit_to_budget: bool = False,
     ) -> float:
+        """Score ``values`` at ``epochs`` (default: full fidelity). With ``fit_to_budget``
+        (multi-fidelity methods, whose last rung may outlast the budget) it trains only the
+        epochs left when fewer are left, at least one: with none left the ledger refuses."""
         started = time.perf_counter()
         overhead = started - self._last_return
         fidelity = self.max_epochs if epochs is None else int(epochs)
         if not 1 <= fidelity <= self.max_epochs:
             raise ValueError(f"fidelity {fidelity} outside 1..{self.max_epochs} epochs")
+        if fit_to_budget:
+            fidelity = max(1, min(fidelity, self.remaining_epochs))
         if fidelity > self.remaining_epochs:
             self.refused_epochs = fidelity
             self.stop_reason = "budget exhausted"

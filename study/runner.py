@@ -33,7 +33,7 @@ from study.records import (
     write_json_atomic,
     write_record,
 )
-from study.settings import StudySpec
+from study.settings import StudySpec, spec_differences
 from study.space import get_space
 from study.strategies import get_strategy
 
@@ -67,8 +67,8 @@ def study_dir(results_root: Path, spec: StudySpec) -> Path:
 def check_study(results_root: Path, spec: StudySpec) -> StudySpec:
     """The spec this study directory will hold; refuses a mismatch. Reads, never writes.
 
-    Cells are comparable only under the same problem, space, budget and protocol; new
-    strategies or seeds may join an existing study.
+    Cells are comparable only under the same problem, space declaration, budget, protocol
+    and strategy settings (``spec_differences``); new strategies or seeds may join.
     """
     validate(spec)
     directory = study_dir(results_root, spec)
@@ -81,10 +81,11 @@ def check_study(results_root: Path, spec: StudySpec) -> StudySpec:
         stored = StudySpec.from_dict(json.loads(spec_path.read_text()))
     except (json.JSONDecodeError, OSError, UsageError) as exc:
         raise UsageError(f"{spec_path} is unreadable ({exc}); move it aside") from None
-    if stored.fingerprint() != spec.fingerprint():
+    changes = spec_differences(stored, spec)
+    if changes:
         raise UsageError(
-            f"{directory} holds a study with a different spec (problem, space, budget or "
-            f"protocol); pass --study NEW_NAME to start a new one"
+            f"{directory} holds a study with a different spec ({'; '.join(changes)}); "
+            f"pass --study NEW_NAME to start a new one"
         )
     strategies = tuple(dict.fromkeys((*stored.strategies, *spec.strategies)))
     seeds = tuple(sorted({*stored.seeds, *spec.seeds}))

@@ -96,6 +96,23 @@ class SearchSpace:
             config[p.name] = p.cast(values[p.name])
         return config
 
+    def declaration(self) -> dict[str, Any]:
+        """The space as JSON-ready data: what a study's spec records and the analysis reads."""
+        return {
+            "name": self.name,
+            "params": [_declare(p) for p in self.params],
+            "defaults": dict(self.defaults),
+        }
+
+    @classmethod
+    def from_declaration(cls, data: Mapping[str, Any]) -> SearchSpace:
+        """The space ``declaration`` wrote."""
+        try:
+            params = tuple(_PARAM_KINDS[p["kind"]](**_arguments(p)) for p in data["params"])
+            return cls(str(data["name"]), params, dict(data["defaults"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UsageError(f"malformed space declaration: {exc!r}") from None
+
     # --- library dialects -------------------------------------------------------------
 
     def to_scipy(self) -> dict[str, Any]:
@@ -107,11 +124,7 @@ class SearchSpace:
             if isinstance(p, Categorical):
                 out[p.name] = list(p.choices)
             elif isinstance(p, Int):
-                out[p.name] = (
-                    stats.loguniform(p.low, p.high + 1)
-                    if p.log
-                    else stats.randint(p.low, p.high + 1)
-                )
+                out[p.name] = _log_int(p) if p.log else stats.randint(p.low, p.high + 1)
             else:
                 out[p.name] = (
                     stats.loguniform(p.low, p.high)
@@ -192,6 +205,14 @@ class SearchSpace:
             grid[p.name] = list(dict.fromkeys(p.cast(v) for v in _cell_centres(p, n)))
         return grid
 
+    def clip(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with every number moved into its parameter's range."""
+        clipped = dict(values)
+        for p in self.params:
+            if not isinstance(p, Categorical):
+                clipped[p.name] = min(max(values[p.name], p.low), p.high)
+        return clipped
+
     def default_values(self) -> dict[str, Value]:
         """The hand-picked config: each parameter's default, else the middle of its range."""
         values: dict[str, Value] = {}
@@ -205,13 +226,53 @@ class SearchSpace:
         return values
 
 
+_PARAM_KINDS: dict[str, type[Int] | type[Float] | type[Categorical]] = {
+    "int": Int,
+    "float": Float,
+    "categorical": Categorical,
+}
+
+
+def _declare(p: Param) -> dict[str, Any]:
+    kind = next(k for k, cls in _PARAM_KINDS.items() if isinstance(p, cls))
+    if isinstance(p, Categorical):
+        return {"name": p.name, "kind": kind, "choices": list(p.choices)}
+    return {"name": p.name, "kind": kind, "low": p.low, "high": p.high, "log": p.log}
+
+
+def _arguments(declared: Mapping[str, Any]) -> dict[str, Any]:
+    arguments = {k: v for k, v in declared.items() if k != "kind"}
+    if "choices" in arguments:
+        arguments["choices"] = tuple(arguments["choices"])
+    return arguments
+
+
 def _cell_centres(p: Int | Float, n: int) -> np.ndarray:
-    # Int ranges cover [low - 0.5, high + 0.5] so that every integer owns an equal cell.
-    low, high = (p.low - 0.5, p.high + 0.5) if isinstance(p, Int) and not p.log else (p.low, p.high)
+    """Centres of ``n`` equal cells of the range (in log space for log parameters).
+
+    Every integer owns an equal cell: ``[k - 0.5, k + 0.5)`` on a linear Int axis, which
+    ``Int.cast`` rounds, and ``[k, k + 1)`` on a log one, which is floored here (log cells
+    centred on the integers would reach below a range starting at 1)."""
+    low, high = float(p.low), float(p.high)
+    if isinstance(p, Int):
+        low, high = (low, high + 1) if p.log else (low - 0.5, high + 0.5)
     centres = (np.arange(n) + 0.5) / n
     if p.log:
-        return np.exp(np.log(low) + centres * (np.log(high) - np.log(low)))
+        values = np.exp(np.log(low) + centres * (np.log(high) - np.log(low)))
+        return np.floor(values) if isinstance(p, Int) else values
     return low + centres * (high - low)
+
+
+def _log_int(p: Int) -> Any:
+    """Integers of ``[low, high]``, log-uniform: ``k`` has the mass that a log-uniform draw
+    on ``[low, high + 1)`` gives to ``[k, k + 1)``, so every integer is reachable and none
+    lies outside the range (rounding a continuous draw could give ``high + 1``)."""
+    from scipy import stats
+
+    edges = np.log(np.arange(p.low, p.high + 2, dtype=float))
+    return stats.rv_discrete(
+        name=p.name, values=(np.arange(p.low, p.high + 1), np.diff(edges) / (edges[-1] - edges[0]))
+    )
 
 
 # The lab's MLP settings for whatever a space does not search.

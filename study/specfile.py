@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from study.errors import UsageError
-from study.settings import OUTPUTS, ProtocolSettings, StudySpec
+from study.settings import (
+    DECLARATIONS,
+    OUTPUTS,
+    ProtocolSettings,
+    StudySpec,
+    refuse_changed_declarations,
+)
 
 SPEC_KEYS = (
     "profile",
@@ -43,9 +49,13 @@ SPEC_KEYS = (
     "budget",
     "protocol",
     *OUTPUTS,
+    *DECLARATIONS,  # as a study's spec.json records them; they must still hold
 )
 _REQUIRED = ("name", "problem", "space", "seeds", "budget")
 ALL_STRATEGIES = "all"
+# Where read_settings keeps a file's declarations (a study's spec.json carries them): they
+# are checked against what the names declare now, never applied.
+_RECORDED = "recorded declarations"
 
 
 def resolve_spec(
@@ -58,12 +68,14 @@ def resolve_spec(
     (settings as ``StudySpec.with_overrides`` takes them, e.g. from the command line) last."""
     if config is not None and profile is not None:
         raise UsageError("give --profile or --config, not both (a config file may name a profile)")
+    recorded: dict[str, Any] = {}
     if config is None:
         from study.profiles import profile_file
 
         base, changes = _whole_spec(profile_file(profile or "quick")), {}
     else:
         changes = read_settings(config)
+        recorded = changes.pop(_RECORDED, {})
         base_profile = changes.pop("profile", None)
         if base_profile is None:
             base, changes = _whole_spec(config, changes), {}
@@ -75,7 +87,12 @@ def resolve_spec(
             except UsageError as exc:
                 raise UsageError(f"{config}: {exc}") from None
     changes.update(overrides or {})
-    return base.with_overrides(**changes)
+    spec = base.with_overrides(**changes)
+    try:
+        refuse_changed_declarations(spec, recorded)
+    except UsageError as exc:
+        raise UsageError(f"{config}: {exc}") from None
+    return spec
 
 
 def read_settings(path: Path) -> dict[str, Any]:
@@ -142,6 +159,9 @@ def _settings(data: Any) -> dict[str, Any]:
                 raise UsageError(f"{key} must be true or false, not {data[key]!r}")
             settings[key] = data[key]
     settings.update(_protocol(data.get("protocol", {})))
+    recorded = {k: data[k] for k in DECLARATIONS if k in data}
+    if recorded:
+        settings[_RECORDED] = recorded
     return settings
 
 

@@ -1,8 +1,8 @@
 """One contract for every registered strategy, checked through the real runner and ledger.
 
-Cells run on the synthetic ``branin`` problem and on cheap stand-ins over the MLP spaces
-(``lab``, ``extended``): a deterministic function of the config that raises on some configs
-and returns NaN on others, so no network is trained. A strategy joins this suite by
+Cells run on the synthetic ``branin`` problem, on a function over log-scaled integers, and on
+cheap stand-ins over the MLP spaces (``lab``, ``extended``): a deterministic function of the
+config that raises on some configs and returns NaN on others, so no network is trained. A strategy joins this suite by
 registering; nothing here names one, except the baseline's documented exception (one
 evaluation by definition).
 """
@@ -20,7 +20,7 @@ from study.problems import PROBLEMS, function_problem
 from study.records import read_record
 from study.runner import cell_path, open_study, run_cell
 from study.settings import ProtocolSettings, StudySpec
-from study.space import SPACES
+from study.space import SPACES, Float, Int, SearchSpace
 from study.strategies import STRATEGIES
 from study.strategies.baseline import STOP_REASON as BASELINE_STOP
 
@@ -41,6 +41,19 @@ def _mlp_standin(config: dict[str, Any]) -> float:
     width = ((config["n_neurons"] - 60) / 40) ** 2
     extra = config["dropout"] + 0.1 * math.log10(config["l2"] + 1e-6) ** 2 / 36
     return lr + width + 0.1 * config["n_hidden"] + extra + config["batch_size"] / 1000
+
+
+# No shipped space has a log-scaled integer; every library converts one its own way.
+LOG_INT_SPACE = SearchSpace(
+    "log_int",
+    (Int("x", 1, 9, log=True), Int("units", 2, 300, log=True), Float("rate", 1e-3, 1.0, log=True)),
+    {"x": 3, "units": 24, "rate": 0.03},
+)
+
+
+def _log_int_function(config: dict[str, Any]) -> float:
+    logs = (math.log(config["x"] / 4), math.log(config["units"] / 50), math.log10(config["rate"]))
+    return logs[0] ** 2 + logs[1] ** 2 + (logs[2] + 2) ** 2
 
 
 def _expected_status(config: dict[str, Any]) -> set[str]:
@@ -67,6 +80,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., dict
                 bias=1.0,
             )
             patch.setitem(PROBLEMS, problem.name, problem)
+        patch.setitem(SPACES, LOG_INT_SPACE.name, LOG_INT_SPACE)
+        log_int = function_problem(
+            "log_int", _log_int_function, LOG_INT_SPACE, description="log integers", penalty=50.0
+        )
+        patch.setitem(PROBLEMS, log_int.name, log_int)
 
         def run_one(strategy: str, problem: str, space: str, seed: int, repeat: int = 0):  # type: ignore[no-untyped-def]
             key = (strategy, problem, space, seed, repeat)
@@ -96,6 +114,7 @@ def _cells(run: Callable[..., dict[str, Any]], strategy: str) -> list[dict[str, 
         run(strategy, "branin", "branin", 1),
         run(strategy, "standin_lab", "lab", 0),
         run(strategy, "standin_extended", "extended", 0),
+        run(strategy, "log_int", "log_int", 0),
     ]
 
 
@@ -193,6 +212,7 @@ def test_configs_stay_inside_each_space(run: Callable[..., dict[str, Any]], stra
         ("branin", "branin"),
         ("standin_lab", "lab"),
         ("standin_extended", "extended"),
+        ("log_int", "log_int"),
     ):
         record = run(strategy, problem, space, 0)
         if strategy == "baseline":

@@ -6,12 +6,17 @@ import numpy as np
 import pytest
 
 from study.errors import UsageError
-from study.space import SPACES, Categorical, Float, Int, get_space
+from study.space import SPACES, Categorical, Float, Int, SearchSpace, get_space
+
+# No shipped space has a log-scaled integer, so the converters are held to one here too.
+LOG_INT = SearchSpace(
+    "log_int", (Int("x", 1, 9, log=True), Int("units", 2, 300, log=True)), {"x": 3}
+)
+ALL_SPACES = [*SPACES.values(), LOG_INT]
 
 
-@pytest.mark.parametrize("name", sorted(SPACES))
-def test_scipy_samples_stay_inside_the_space(name: str) -> None:
-    space = get_space(name)
+@pytest.mark.parametrize("space", ALL_SPACES, ids=lambda s: s.name)
+def test_scipy_samples_stay_inside_the_space(space: SearchSpace) -> None:
     rng = np.random.default_rng(0)
     dists = space.to_scipy()
     for _ in range(200):
@@ -23,11 +28,10 @@ def test_scipy_samples_stay_inside_the_space(name: str) -> None:
         _assert_inside(space, config)
 
 
-@pytest.mark.parametrize("name", sorted(SPACES))
-def test_skopt_and_optuna_and_keras_tuner_cover_the_same_ranges(name: str) -> None:
+@pytest.mark.parametrize("space", ALL_SPACES, ids=lambda s: s.name)
+def test_skopt_and_optuna_and_keras_tuner_cover_the_same_ranges(space: SearchSpace) -> None:
     import keras_tuner as kt
 
-    space = get_space(name)
     dims = space.to_skopt()
     optuna_dists = space.to_optuna()
     hp = kt.HyperParameters()
@@ -44,6 +48,52 @@ def test_skopt_and_optuna_and_keras_tuner_cover_the_same_ranges(name: str) -> No
             assert (kt_param.min_value, kt_param.max_value) == (param.low, param.high)
             assert dist.log == param.log == (dim.prior == "log-uniform")
             assert kt_param.sampling == ("log" if param.log else "linear")
+
+
+def test_log_int_sampling_stays_in_range_reaches_every_integer_and_is_log_uniform() -> None:
+    draws = LOG_INT.to_scipy()["x"].rvs(size=20_000, random_state=np.random.default_rng(0))
+    assert draws.min() == 1 and draws.max() == 9  # never high + 1
+    shares = np.bincount(draws, minlength=10)[1:] / len(draws)
+    # k has the mass a log-uniform draw on [1, 10) gives to [k, k + 1).
+    expected = np.log10(np.arange(2, 11) / np.arange(1, 10))
+    np.testing.assert_allclose(shares, expected, atol=0.01)
+
+
+def test_log_int_in_every_library_stays_in_range() -> None:
+    import optuna
+    from skopt.space import Space
+
+    points = Space(LOG_INT.to_skopt()).rvs(2000, random_state=0)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trials = [study.ask(LOG_INT.to_optuna()) for _ in range(500)]
+    grid = LOG_INT.grid(40)
+    for name, low, high in (("x", 1, 9), ("units", 2, 300)):
+        i = LOG_INT.names.index(name)
+        seen = {*(p[i] for p in points), *(t.params[name] for t in trials), *grid[name]}
+        assert min(seen) == low and max(seen) == high, name
+    assert grid["x"] == list(range(1, 10))  # every integer owns a log cell
+    assert LOG_INT.default_values()["units"] == 24  # the log-middle of [2, 301)
+
+
+def test_keras_tuner_bayesian_upper_edge_is_clipped_into_the_range() -> None:
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    LOG_INT.to_keras_tuner(hp)
+    # Keras Tuner maps the unit cube's upper edge to max_value + 1.
+    top = {p.name: p.prob_to_value(1.0) for p in hp.space}
+    assert top == {"x": 10, "units": 301}
+    assert LOG_INT.clip(top) == {"x": 9, "units": 300}
+
+
+def test_a_declaration_rebuilds_its_space() -> None:
+    import json
+
+    for space in ALL_SPACES:
+        declared = json.loads(json.dumps(space.declaration()))
+        assert SearchSpace.from_declaration(declared) == space
+    with pytest.raises(UsageError, match="malformed space declaration"):
+        SearchSpace.from_declaration({"name": "x", "params": [{"kind": "bool"}], "defaults": {}})
 
 
 def test_config_fills_unsearched_settings_with_defaults_and_casts_types() -> None:

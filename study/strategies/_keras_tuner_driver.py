@@ -26,13 +26,12 @@ class ProtocolTuner(kt.Tuner):
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args: Any, **kwargs: Any) -> float:
         hp = trial.hyperparameters
-        values = {name: hp.get(name) for name in self._space.names}
+        # The Bayesian oracle optimises over the closed unit cube, and Keras Tuner maps an
+        # Int's upper edge to max_value + 1 (Int.prob_to_value(1.0)): that is the range's top.
+        values = self._space.clip({name: hp.get(name) for name in self._space.names})
         epochs = hp.values.get("tuner/epochs")
-        if epochs is not None:
-            # A rung that outlasts the budget trains the epochs that are left (at least one:
-            # with none left the ledger refuses and the search ends).
-            epochs = max(1, min(int(epochs), self._objective.remaining_epochs))
-        return self._objective.evaluate(values, epochs=epochs)
+        # A Hyperband rung that outlasts the budget trains the epochs that are left.
+        return self._objective.evaluate(values, epochs=epochs, fit_to_budget=epochs is not None)
 
     # No checkpoints: models live only inside the protocol.
     def save_model(self, trial_id: str, model: Any, step: int = 0) -> None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from study.ledger import Objective
 from study.space import SearchSpace
-from study.strategies import register
+from study.strategies import Settings, register
 
 STOP_REASON = "baseline: the hand-picked configuration, evaluated once by definition"
 
 
-@register("baseline")
-def baseline(objective: Objective, space: SearchSpace, seed: int) -> None:
+# The configuration is the space's defaults, declared with the space: no settings here.
+@register("baseline", settings={})
+def baseline(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
     objective.evaluate(space.default_values())
     objective.stop_reason = STOP_REASON

@@ -19,53 +19,50 @@ from typing import Any
 from study.ledger import Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import initial_random_points, register
+from study.strategies import INITIAL_RANDOM_POINTS, Settings, register, resolve
 
 
 def run_oracle(
-    objective: Objective, space: SearchSpace, oracle_class: str, **settings: Any
+    name: str, objective: Objective, space: SearchSpace, seed: int, settings: Settings, **run: Any
 ) -> None:
+    """Run the oracle ``settings`` name with the other settings and the run-time arguments,
+    seeded for strategy ``name``."""
     # Keras Tuner loads TensorFlow: imported when a Keras Tuner cell runs, not on registration.
     from study.strategies._keras_tuner_driver import run_oracle as drive
 
-    drive(objective, space, oracle_class, **settings)
+    arguments = resolve(settings, objective.remaining_evaluations)
+    oracle_class = arguments.pop("oracle")
+    drive(objective, space, oracle_class, **arguments, **run, seed=derive_seed(seed, name))
 
 
-@register("kt_hyperband")
-def kt_hyperband(objective: Objective, space: SearchSpace, seed: int) -> None:
-    run_oracle(
-        objective,
-        space,
-        "HyperbandOracle",
-        max_epochs=objective.max_epochs,
-        factor=3,
+@register(
+    "kt_hyperband",
+    settings={
+        "oracle": "HyperbandOracle",
+        "factor": 3,
         # Enough brackets to outlast any budget: the ledger ends the search, not Keras Tuner.
-        hyperband_iterations=10_000,
-        seed=derive_seed(seed, "kt_hyperband"),
-    )
+        "hyperband_iterations": 10_000,
+    },
+)
+def kt_hyperband(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
+    run_oracle("kt_hyperband", objective, space, seed, settings, max_epochs=objective.max_epochs)
 
 
-@register("kt_random")
-def kt_random(objective: Objective, space: SearchSpace, seed: int) -> None:
-    run_oracle(
-        objective,
-        space,
-        "RandomSearchOracle",
-        max_trials=objective.remaining_evaluations,
-        seed=derive_seed(seed, "kt_random"),
-    )
-
-
-@register("kt_bayes")
-def kt_bayes(objective: Objective, space: SearchSpace, seed: int) -> None:
+@register("kt_random", settings={"oracle": "RandomSearchOracle"})
+def kt_random(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
     budget = objective.remaining_evaluations
-    run_oracle(
-        objective,
-        space,
-        "BayesianOptimizationOracle",
-        max_trials=budget,
+    run_oracle("kt_random", objective, space, seed, settings, max_trials=budget)
+
+
+@register(
+    "kt_bayes",
+    settings={
+        "oracle": "BayesianOptimizationOracle",
         # Keras Tuner's default is 3 random trials per dimension, which would leave a small
         # budget no Gaussian-process turns; the same rule as the other model-based methods.
-        num_initial_points=initial_random_points(budget),
-        seed=derive_seed(seed, "kt_bayes"),
-    )
+        "num_initial_points": INITIAL_RANDOM_POINTS,
+    },
+)
+def kt_bayes(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
+    budget = objective.remaining_evaluations
+    run_oracle("kt_bayes", objective, space, seed, settings, max_trials=budget)

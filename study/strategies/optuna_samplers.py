@@ -15,88 +15,118 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
-from study.ledger import Objective
+from study.ledger import Evaluation, Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import initial_random_points, register
+from study.strategies import (
+    INITIAL_RANDOM_POINTS,
+    Proposal,
+    Settings,
+    ask_tell,
+    budget_share,
+    register,
+    resolve,
+)
 
 # One line per trial from Optuna would drown the study's own progress display.
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def _study(
-    name: str,
-    sampler: optuna.samplers.BaseSampler,
-    pruner: optuna.pruners.BasePruner | None = None,
-) -> optuna.Study:
+def _study(name: str, settings: Settings, budget: int, seed: int, **pruner: Any) -> optuna.Study:
+    """The Optuna study ``settings`` declare: a ``sampler`` and optionally a ``pruner``, each
+    a class name with its arguments (the pruner's completed by the run-time ``pruner``)."""
+    resolved = resolve(settings, budget)
+    sampler = _instance(optuna.samplers, resolved["sampler"], seed=derive_seed(seed, name))
     # A fixed name, not Optuna's random one: HyperbandPruner assigns trials to brackets by
     # hashing the study name, so a random name would make pruning differ run to run.
     return optuna.create_study(
-        study_name=name, direction="minimize", sampler=sampler, pruner=pruner
+        study_name=f"{name}-seed{seed}",
+        direction="minimize",
+        sampler=sampler,
+        pruner=_instance(optuna.pruners, resolved["pruner"], **pruner)
+        if "pruner" in resolved
+        else None,
     )
 
 
-def _ask_tell(objective: Objective, space: SearchSpace, study: optuna.Study) -> None:
+def _instance(module: Any, declared: dict[str, Any], **arguments: Any) -> Any:
+    arguments = {k: v for k, v in declared.items() if k != "class"} | arguments
+    return getattr(module, declared["class"])(**arguments)
+
+
+def _search(objective: Objective, space: SearchSpace, study: optuna.Study) -> None:
     distributions = space.to_optuna()
-    while True:
+
+    def ask() -> Proposal[optuna.Trial]:
         trial = study.ask(distributions)
-        study.tell(trial, objective.evaluate(trial.params))
+        return Proposal(trial, trial.params)
+
+    def tell(proposal: Proposal[optuna.Trial], evaluation: Evaluation) -> None:
+        study.tell(proposal.handle, evaluation.score)
+
+    ask_tell(objective, ask, tell)
 
 
-@register("optuna_tpe")
-def optuna_tpe(objective: Objective, space: SearchSpace, seed: int) -> None:
-    sampler = optuna.samplers.TPESampler(
-        n_startup_trials=initial_random_points(objective.remaining_evaluations),
-        seed=derive_seed(seed, "optuna_tpe"),
-    )
-    _ask_tell(objective, space, _study(f"optuna_tpe-seed{seed}", sampler))
+@register(
+    "optuna_tpe",
+    settings={"sampler": {"class": "TPESampler", "n_startup_trials": INITIAL_RANDOM_POINTS}},
+)
+def optuna_tpe(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
+    budget = objective.remaining_evaluations
+    _search(objective, space, _study("optuna_tpe", settings, budget, seed))
 
 
-def population_size(budget: int) -> int:
-    """A few generations within any budget: NSGA-II's default of 50 would never leave the
-    random first generation at the budgets studied here."""
-    return max(4, min(20, budget // 4))
+@register(
+    "evolution",
+    settings={
+        # A few generations within any budget: NSGA-II's default of 50 would never leave the
+        # random first generation at the budgets studied here.
+        "sampler": {"class": "NSGAIISampler", "population_size": budget_share(4, 4, 20)}
+    },
+)
+def evolution(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
+    budget = objective.remaining_evaluations
+    _search(objective, space, _study("evolution", settings, budget, seed))
 
 
-@register("evolution")
-def evolution(objective: Objective, space: SearchSpace, seed: int) -> None:
-    sampler = optuna.samplers.NSGAIISampler(
-        population_size=population_size(objective.remaining_evaluations),
-        seed=derive_seed(seed, "evolution"),
-    )
-    _ask_tell(objective, space, _study(f"evolution-seed{seed}", sampler))
-
-
-@register("bohb")
-def bohb(objective: Objective, space: SearchSpace, seed: int) -> None:
-    sampler = optuna.samplers.TPESampler(
-        n_startup_trials=initial_random_points(objective.remaining_evaluations),
-        seed=derive_seed(seed, "bohb"),
-    )
-    pruner = optuna.pruners.HyperbandPruner(
-        min_resource=1, max_resource=objective.max_epochs, reduction_factor=3
-    )
-    study = _study(f"bohb-seed{seed}", sampler, pruner)
+@register(
+    "bohb",
+    settings={
+        "sampler": {"class": "TPESampler", "n_startup_trials": INITIAL_RANDOM_POINTS},
+        "pruner": {"class": "HyperbandPruner", "min_resource": 1, "reduction_factor": 3},
+    },
+)
+def bohb(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
+    budget = objective.remaining_evaluations
+    study = _study("bohb", settings, budget, seed, max_resource=objective.max_epochs)
     distributions = space.to_optuna()
-    while True:
-        trial = study.ask(distributions)
-        pruned = False
+    pruned: set[int] = set()  # trials whose reports the pruner stopped
 
-        def report(epoch: int, value: float, trial: optuna.Trial = trial) -> bool:
-            nonlocal pruned
+    def ask() -> Proposal[optuna.Trial]:
+        trial = study.ask(distributions)
+
+        def report(epoch: int, value: float) -> bool:
             if not math.isfinite(value):
                 return False  # a diverging run is the protocol's to record, not a rung score
             trial.report(value, epoch)
-            pruned = trial.should_prune()
-            return pruned
+            if trial.should_prune():
+                pruned.add(trial.number)
+                return True
+            return False
 
-        epochs = max(1, min(objective.max_epochs, objective.remaining_epochs))
-        score = objective.evaluate(trial.params, epochs=epochs, report=report)
-        if pruned or epochs < objective.max_epochs:
+        # Full fidelity asked; the last trial trains only the epochs left.
+        return Proposal(trial, trial.params, objective.max_epochs, report, fit_to_budget=True)
+
+    def tell(proposal: Proposal[optuna.Trial], evaluation: Evaluation) -> None:
+        trial = proposal.handle
+        if trial.number in pruned or evaluation.fidelity_epochs < objective.max_epochs:
             study.tell(trial, state=TrialState.PRUNED)
         else:
-            study.tell(trial, score)
+            study.tell(trial, evaluation.score)
+
+    ask_tell(objective, ask, tell)

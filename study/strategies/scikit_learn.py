@@ -23,8 +23,8 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearc
 
 from study.ledger import Objective
 from study.seeding import derive_seed
-from study.space import SearchSpace
-from study.strategies import register
+from study.space import Categorical, Int, SearchSpace
+from study.strategies import Settings, register
 
 
 class _SharedObjective:
@@ -80,8 +80,10 @@ def _search_kwargs() -> dict[str, Any]:
     }
 
 
-@register("random_search")
-def random_search(objective: Objective, space: SearchSpace, seed: int) -> None:
+# The searches declare no settings of their own: what they sample is the space (as
+# ``to_scipy`` or ``grid`` puts it) and how many points, the budget.
+@register("random_search", settings={})
+def random_search(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
     X, y, cv = _dummy_problem()
     search = RandomizedSearchCV(
         ProtocolEstimator(_SharedObjective(objective)),
@@ -98,27 +100,34 @@ def grid_counts(space: SearchSpace, budget: int) -> dict[str, int]:
     """Values per axis for the smallest focused grid with at least ``budget`` points.
 
     Every axis starts at one value (the middle of its range, a categorical's default); the
-    axis with the fewest values grows by one until the grid reaches the budget or no axis
-    can grow (a small discrete space, smaller than the budget, is taken whole).
+    axis with the fewest values grows by one until the grid reaches the budget or every axis
+    holds all its values (a small discrete space, smaller than the budget, is taken whole).
+    One more cell does not always add a value to an Int axis (a log one's cells are not
+    centred on its integers), so an axis is used up only when it holds every value.
     """
     counts = dict.fromkeys(space.names, 1)
-    full: set[str] = set()
 
     def sizes() -> dict[str, int]:
         return {name: len(values) for name, values in space.grid(counts).items()}
 
-    while math.prod(sizes().values()) < budget and len(full) < len(counts):
+    def used_up(name: str, size: int) -> bool:
+        p = space.param(name)
+        if isinstance(p, Categorical):
+            return size == len(p.choices)
+        return isinstance(p, Int) and size == p.high - p.low + 1
+
+    current = sizes()
+    while math.prod(current.values()) < budget:
+        growing = [n for n in space.names if not used_up(n, current[n])]
+        if not growing:
+            break
+        counts[min(growing, key=lambda n: current[n])] += 1
         current = sizes()
-        name = min((n for n in space.names if n not in full), key=lambda n: current[n])
-        counts[name] += 1
-        if sizes()[name] == current[name]:  # an Int or categorical axis is used up
-            counts[name] -= 1
-            full.add(name)
     return counts
 
 
-@register("grid_search")
-def grid_search(objective: Objective, space: SearchSpace, seed: int) -> None:
+@register("grid_search", settings={})
+def grid_search(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
     budget = objective.remaining_evaluations
     points = list(ParameterGrid(space.grid(grid_counts(space, budget))))
     # The grid may hold a few more points than the budget affords: visit it in a seeded

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from skopt import Optimizer
 
-from study.ledger import Objective
+from study.ledger import Evaluation, Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import initial_random_points, register
+from study.strategies import INITIAL_RANDOM_POINTS, Proposal, Settings, ask_tell, register, resolve
 
 
-@register("skopt_bayes")
-def skopt_bayes(objective: Objective, space: SearchSpace, seed: int) -> None:
-    budget = objective.remaining_evaluations
+@register(
+    "skopt_bayes",
+    settings={"base_estimator": "GP", "acq_func": "EI", "n_initial_points": INITIAL_RANDOM_POINTS},
+)
+def skopt_bayes(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
     optimizer = Optimizer(
         space.to_skopt(),
-        base_estimator="GP",
-        n_initial_points=initial_random_points(budget),
-        acq_func="EI",
+        **resolve(settings, objective.remaining_evaluations),
         random_state=derive_seed(seed, "skopt_bayes"),
     )
     names = space.names
-    while True:
+
+    def ask() -> Proposal[list[Any]]:
         point = optimizer.ask()
-        score = objective.evaluate(dict(zip(names, point, strict=True)))
-        optimizer.tell(point, score)
+        return Proposal(point, dict(zip(names, point, strict=True)))
+
+    def tell(proposal: Proposal[list[Any]], evaluation: Evaluation) -> None:
+        optimizer.tell(proposal.handle, evaluation.score)
+
+    ask_tell(objective, ask, tell)
