@@ -132,30 +132,38 @@ def fanova(
     trials: pd.DataFrame, params: list[Parameter], loss: pd.Series, repeats: int = FANOVA_REPEATS
 ) -> pd.DataFrame:
     """fANOVA importance (shares of variance), mean and sd over ``repeats`` forest seeds."""
-    if len(trials) < MIN_TRIALS_FANOVA or not params:
-        return _importance_frame({}, None, "", 0)
-    study = _optuna_study(trials, params, loss)
-    runs = []
-    for seed in range(repeats):
-        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
-        runs.append(optuna.importance.get_param_importances(study, evaluator=evaluator))
-    frame = pd.DataFrame(runs)
-    sd = frame.std(ddof=1) if repeats > 1 else frame.mean() * 0.0
-    return _importance_frame(frame.mean().to_dict(), sd.to_dict(), "fANOVA", len(trials))
+    evaluators = [optuna.importance.FanovaImportanceEvaluator(seed=s) for s in range(repeats)]
+    return _importances(trials, params, loss, evaluators, "fANOVA", MIN_TRIALS_FANOVA)
 
 
 def ped_anova(
     trials: pd.DataFrame, params: list[Parameter], loss: pd.Series, quantile: float = TOP_QUANTILE
 ) -> pd.DataFrame:
     """PED-ANOVA: which parameters separate the top ``quantile`` of trials from the rest."""
-    if len(trials) < MIN_TRIALS_PED_ANOVA or not params:
+    evaluators = [optuna.importance.PedAnovaImportanceEvaluator(target_quantile=quantile)]
+    method = f"PED-ANOVA (top {quantile:.0%})"
+    return _importances(trials, params, loss, evaluators, method, MIN_TRIALS_PED_ANOVA)
+
+
+def _importances(
+    trials: pd.DataFrame,
+    params: list[Parameter],
+    loss: pd.Series,
+    evaluators: list[Any],
+    method: str,
+    minimum: int,
+) -> pd.DataFrame:
+    """Mean importance over ``evaluators`` (sd where more than one); nothing below
+    ``minimum`` trials."""
+    if len(trials) < minimum or not params:
         return _importance_frame({}, None, "", 0)
     study = _optuna_study(trials, params, loss)
-    evaluator = optuna.importance.PedAnovaImportanceEvaluator(target_quantile=quantile)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna warns when few trials make ties likely
-        result = optuna.importance.get_param_importances(study, evaluator=evaluator)
-    return _importance_frame(dict(result), None, f"PED-ANOVA (top {quantile:.0%})", len(trials))
+        warnings.simplefilter("ignore")  # PED-ANOVA warns when few trials make ties likely
+        runs = [optuna.importance.get_param_importances(study, evaluator=e) for e in evaluators]
+    frame = pd.DataFrame(runs)
+    sd = frame.std(ddof=1).to_dict() if len(runs) > 1 else None
+    return _importance_frame(frame.mean().to_dict(), sd, method, len(trials))
 
 
 def _importance_frame(

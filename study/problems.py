@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from study.errors import UsageError
+from study.errors import UsageError, lookup
 from study.ledger import Evaluator
 from study.mlp.data import Dataset
 from study.settings import ProtocolSettings
@@ -212,9 +212,4 @@ _register_shipped()
 
 
 def get_problem(name: str) -> Problem:
-    try:
-        return PROBLEMS[name]
-    except KeyError:
-        raise UsageError(
-            f"unknown problem {name!r}; choose from: {', '.join(sorted(PROBLEMS))}"
-        ) from None
+    return lookup(PROBLEMS, "problem", name)

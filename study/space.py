@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from study.errors import UsageError
+from study.errors import UsageError, lookup
 
 Value = int | float | str
 
@@ -331,7 +331,4 @@ def register_space(space: SearchSpace) -> SearchSpace:
 
 
 def get_space(name: str) -> SearchSpace:
-    try:
-        return SPACES[name]
-    except KeyError:
-        raise UsageError(f"unknown space {name!r}; choose one of: {', '.join(SPACES)}") from None
+    return lookup(SPACES, "space", name)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from study.errors import UsageError
+from study.errors import lookup
 from study.ledger import Evaluation, Objective
 from study.outcome import EpochReport
 from study.space import SearchSpace
@@ -45,12 +45,7 @@ def register(name: str, settings: Settings) -> Callable[[StrategyFunction], Stra
 
 
 def get_strategy(name: str) -> Strategy:
-    try:
-        return STRATEGIES[name]
-    except KeyError:
-        raise UsageError(
-            f"unknown strategy {name!r}; choose from: {', '.join(sorted(STRATEGIES))}"
-        ) from None
+    return lookup(STRATEGIES, "strategy", name)
 
 
 def strategy_settings(name: str) -> Settings:

@@ -27,6 +27,7 @@ from study.strategies import (
     INITIAL_RANDOM_POINTS,
     Proposal,
     Settings,
+    StrategyFunction,
     ask_tell,
     budget_share,
     register,
@@ -72,26 +73,29 @@ def _search(objective: Objective, space: SearchSpace, study: optuna.Study) -> No
     ask_tell(objective, ask, tell)
 
 
-@register(
+def _sampler_search(name: str) -> StrategyFunction:
+    """A strategy that searches with the sampler its settings declare, nothing else."""
+
+    def search(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
+        budget = objective.remaining_evaluations
+        _search(objective, space, _study(name, settings, budget, seed))
+
+    return search
+
+
+optuna_tpe = register(
     "optuna_tpe",
     settings={"sampler": {"class": "TPESampler", "n_startup_trials": INITIAL_RANDOM_POINTS}},
-)
-def optuna_tpe(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
-    budget = objective.remaining_evaluations
-    _search(objective, space, _study("optuna_tpe", settings, budget, seed))
+)(_sampler_search("optuna_tpe"))
 
-
-@register(
+evolution = register(
     "evolution",
     settings={
         # A few generations within any budget: NSGA-II's default of 50 would never leave the
         # random first generation at the budgets studied here.
         "sampler": {"class": "NSGAIISampler", "population_size": budget_share(4, 4, 20)}
     },
-)
-def evolution(objective: Objective, space: SearchSpace, seed: int, settings: Settings) -> None:
-    budget = objective.remaining_evaluations
-    _search(objective, space, _study("evolution", settings, budget, seed))
+)(_sampler_search("evolution"))
 
 
 @register(
