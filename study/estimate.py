@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from study.problems import get_problem
 from study.progress import duration
 from study.settings import StudySpec
-from study.space import Int, get_space
+from study.space import Int, SearchSpace, get_space
 
 _CALIBRATION_EPOCHS = 8
 _REPEATS = 3  # warm timings are the fastest of a few: a busy machine only adds to them
@@ -29,10 +29,7 @@ def calibrate(spec: StudySpec, largest: bool = False) -> Calibration:
     epoch and at a few, so that per-epoch and per-evaluation costs come apart."""
     evaluator = get_problem(spec.problem).make_evaluator(spec.protocol, spec.seeds[0])
     space = get_space(spec.space)
-    values = space.default_values()
-    if largest:
-        values.update({p.name: p.high for p in space.params if isinstance(p, Int)})
-    config = space.config(values)
+    config = space.config(_largest_values(space) if largest else space.default_values())
 
     def timed(epochs: int, repeats: int = _REPEATS) -> tuple[float, int]:
         seconds = []
@@ -54,6 +51,13 @@ def calibrate(spec: StudySpec, largest: bool = False) -> Calibration:
         per_fold_epoch = many / max(1, fold_epochs)
     per_epoch = per_fold_epoch * max(1, folds)
     return Calibration(per_epoch, max(0.0, one - per_epoch), max(0.0, cold - one))
+
+
+def _largest_values(space: SearchSpace) -> dict[str, Any]:
+    """The space's defaults with every integer parameter (depth, width) at its top."""
+    values = space.default_values()
+    values.update({p.name: p.high for p in space.params if isinstance(p, Int)})
+    return values
 
 
 def compiled_shapes(spec: StudySpec) -> int | None:
@@ -90,17 +94,56 @@ def compiles_per_worker(spec: StudySpec, n_cells: int, workers: int) -> int:
     return per_worker if shapes is None else min(shapes, per_worker)
 
 
+def mean_share(spec: StudySpec) -> float:
+    """Where the space's configs, drawn as random search draws them, sit on average between
+    its default model (0) and its largest (1), by the multiply-adds of one row's forward
+    pass (at the widths the engine trains); 0 for a space without an MLP."""
+    space = get_space(spec.space)
+    if "n_hidden" not in space.defaults:
+        return 0.0
+    from sklearn.model_selection import ParameterSampler
+
+    from study.mlp.model import architecture
+
+    evaluator = get_problem(spec.problem).make_evaluator(spec.protocol, spec.seeds[0])
+    n_features = int(evaluator.X_train.shape[1])
+
+    def work(values: dict[str, Any]) -> int:
+        config = space.config(values)
+        hidden = architecture(config, n_features, engine=spec.protocol.engine)[2]
+        if not hidden:
+            return n_features
+        depth, width = hidden[0], hidden[1]
+        return n_features * width + (depth - 1) * width * width + width
+
+    default = work(space.default_values())
+    largest = work(_largest_values(space))
+    if largest <= default:
+        return 0.0
+    sampler = ParameterSampler(space.to_scipy(), n_iter=_SPACE_SAMPLES, random_state=0)
+    mean = sum(work(values) for values in sampler) / _SPACE_SAMPLES
+    return min(1.0, max(0.0, (mean - default) / (largest - default)))
+
+
 def estimate_seconds(spec: StudySpec, n_cells: int, workers: int = 1) -> str:
-    """A range for the whole run if no training stops early: every evaluation as costly as
-    the space's default model, up to every one as costly as its largest."""
+    """The whole run if no training stops early: every evaluation as costly as an average
+    config of the space (interpolated between the calibrated default and largest models by
+    their arithmetic), within the range from every one as costly as the default model to
+    every one as costly as the largest."""
     workers = max(1, workers)
     low, high = calibrate(spec), calibrate(spec, largest=True)
+    share = mean_share(spec)
+    typical = Calibration(
+        *(a + share * (b - a) for a, b in zip(low[:2], high[:2], strict=True)), high.per_model
+    )
     on = "one core" if workers == 1 else f"{workers} workers"
     return (
-        f"{duration(_seconds(spec, n_cells, workers, low))} (default model) to "
-        f"{duration(_seconds(spec, n_cells, workers, high))} (largest model) on {on} for "
-        f"{n_cells} cells if no training stops early (early stopping usually halves it); per "
-        f"full-fidelity epoch {low.per_epoch:.3f}–{high.per_epoch:.3f} s, "
+        f"about {duration(_seconds(spec, n_cells, workers, typical))} for an average config "
+        f"of the space ({duration(_seconds(spec, n_cells, workers, low))} if every model were "
+        f"the default, {duration(_seconds(spec, n_cells, workers, high))} if every one were "
+        f"the largest) on {on} for {n_cells} cells if no training stops early (early "
+        f"stopping only shortens it); per full-fidelity epoch "
+        f"{low.per_epoch:.3f}–{high.per_epoch:.3f} s, "
         f"{low.per_evaluation:.2f}–{high.per_evaluation:.2f} s more per evaluation, "
         f"{high.per_model:.1f} s per new compiled model, at most "
         f"{compiles_per_worker(spec, n_cells, workers)} per worker"

@@ -35,14 +35,27 @@ def test_worst_case_counts_every_evaluation_and_retrain_at_full_fidelity(
         return estimate.Calibration(0.8 if largest else 0.4, 0.2, 1.0)
 
     monkeypatch.setattr(estimate, "calibrate", calibrate)
+    monkeypatch.setattr(estimate, "mean_share", lambda spec: 0.25)
     # Reference engine: every evaluation may be a new model to trace. 3 cells ×
     # (4 evaluations + 1 retrain) × (10 epochs × 0.4 s + 0.2 s + 1 s per model) = 78 s,
-    # and with 0.8 s epochs 138 s
+    # with 0.8 s epochs 138 s, and a quarter of the way from one to the other 93 s
     text = estimate.estimate_seconds(KERAS, 3)
-    assert text.startswith("78 s (default model) to 2 min (largest model) on one core for 3")
+    assert text.startswith(
+        "about 2 min for an average config of the space (78 s if every model were the "
+        "default, 2 min if every one were the largest) on one core for 3 cells"
+    )
     assert "per full-fidelity epoch 0.400–0.800 s, 0.20–0.20 s more per evaluation" in text
     # Two workers share the training; each traces its own models (8 of the 15 evaluations).
-    assert estimate.estimate_seconds(KERAS, 3, workers=2).startswith("40 s (default model)")
+    assert "(40 s if every model were the default" in estimate.estimate_seconds(KERAS, 3, workers=2)
+
+
+def test_an_average_config_sits_between_the_default_and_the_largest_model() -> None:
+    share = estimate.mean_share(SPEC)
+    # Most of the lab space's configs are shallow or narrow: nearer the default than the
+    # largest, by arithmetic; the reference engine trains unpadded widths, so less again.
+    assert 0.0 < estimate.mean_share(KERAS) < share < 0.5
+    branin = dataclasses.replace(SPEC, problem="branin", space="branin")
+    assert estimate.mean_share(branin) == 0.0
 
 
 def test_compiled_engine_compiles_each_shape_of_the_space_once_per_worker(
@@ -56,5 +69,5 @@ def test_compiled_engine_compiles_each_shape_of_the_space_once_per_worker(
     )
     many = dataclasses.replace(SPEC, budget=99)
     # 10 cells × 100 evaluations × 4 s training, plus at most 48 compiles of 1 s
-    assert estimate.estimate_seconds(many, 10).startswith("67 min (default model)")
+    assert estimate.estimate_seconds(many, 10).startswith("about 67 min for an average")
     assert "at most 48 per worker" in estimate.estimate_seconds(many, 10)
