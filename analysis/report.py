@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import anytime, decisions, figures, sequential, stats, styles
+from analysis import anytime, decisions, figures, stats, styles
 from analysis.importance import Importance, parameter_importance
 from analysis.load import Study, load_study
 from analysis.significance import Significance, omnibus_table, pairwise_table, significance
@@ -81,9 +81,7 @@ def analyse(study: Study, control: str | None = None, rope: float | None = None)
         normalised=normalised,
         hits=hits,
         ert=ert,
-        importance=parameter_importance(
-            evaluations, str(study.spec.get("space", "")), metric, direction
-        ),
+        importance=parameter_importance(evaluations, study.spec.space, metric, direction),
         decisions=study_decisions(
             study, sig.comparison(f"test_{study.objective_metric}").matrix, control, rope
         ),
@@ -94,7 +92,7 @@ def analyse(study: Study, control: str | None = None, rope: float | None = None)
 def test_matrix(study: Study, cells: pd.DataFrame) -> pd.DataFrame:
     """Seeds × strategies of the final test objective as losses, complete seeds only."""
     metric = study.objective_metric
-    seeds = list(study.spec.get("seeds") or study.seeds)
+    seeds = list(study.spec.seeds)
     design = stats.check_design(cells, study.strategies, seeds)
     return stats.paired_matrix(
         cells,
@@ -120,7 +118,7 @@ def study_decisions(
     in its log; explicit arguments override the control and ROPE.
     """
     metric = study.objective_metric
-    log = sequential.read_log(study.directory) or {}
+    log = study.store.read_log() or {}
     control = control or log.get("control")
     if control is None:
         # The default control where the study ran it, else the study's first strategy.
@@ -137,9 +135,7 @@ def study_decisions(
         rope, source = float(log["rope"]), "the one the study was grown with"
     else:
         try:
-            rope, source = decisions.default_rope(
-                str(study.spec.get("problem")), matrix.get(control)
-            )
+            rope, source = decisions.default_rope(study.spec.problem, matrix.get(control))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     return decisions.decide(

@@ -71,10 +71,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     spec = _spec(config)
     from study.estimate import estimate_seconds
-    from study.runner import load_finished, study_dir
+    from study.store import StudyStore
 
-    directory = study_dir(Path(config.getoption("--tunebench-results")), spec)
-    pending = [c for c in cells if load_finished(directory, *c) is None]
+    store = StudyStore.of(Path(config.getoption("--tunebench-results")), spec)
+    pending = [c for c in cells if store.load_cell(*c) is None]
     reporter.write_line(
         f"tunebench: study {spec.name!r}, {len(cells)} selected cells, "
         f"{len(cells) - len(pending)} already recorded"
@@ -84,7 +84,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def study(pytestconfig: pytest.Config) -> tuple[Any, Path]:
+def study(pytestconfig: pytest.Config) -> tuple[Any, Any]:
+    """The spec and its ``StudyStore``."""
     from study.runner import open_study
 
     spec = _spec(pytestconfig)

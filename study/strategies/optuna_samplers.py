@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 from study.ledger import Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import initial_random_points, register
+from study.strategies.registry import initial_random_points, register
 
 # One line per trial from Optuna would drown the study's own progress display.
 optuna.logging.set_verbosity(optuna.logging.WARNING)

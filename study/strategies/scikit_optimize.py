@@ -7,7 +7,7 @@ from skopt import Optimizer
 from study.ledger import Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import initial_random_points, register
+from study.strategies.registry import initial_random_points, register
 
 
 @register("skopt_bayes")
