@@ -239,7 +239,7 @@ def build_document(result, figures_dir: str) -> Document:  # type: ignore[no-unt
             "checkpoints for the anytime measures). Every table is also a CSV under `tables/`."
         )
     )
-    figure_names = {p.stem for p in (study.directory / figures_dir).glob("*.png")}
+    figure_names = {p.stem for p in study.store.figures_dir.glob("*.png")}
     if "critical_difference" in figure_names:
         doc.add(
             Figure(
@@ -315,7 +315,7 @@ def answer_blocks(result) -> list[Block]:  # type: ignore[no-untyped-def]
         Bullets(d.sentences()),
         Paragraph(rule_text(d)),
     ]
-    figure_names = {p.stem for p in (result.study.directory / "figures").glob("*.png")}
+    figure_names = {p.stem for p in result.study.store.figures_dir.glob("*.png")}
     if "decision_matrix" in figure_names:
         blocks.append(
             Figure(

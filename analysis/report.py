@@ -22,9 +22,8 @@ from analysis.tables import (
     evaluations_table,
 )
 from study.errors import UsageError
+from study.store import FIGURES_DIR
 
-TABLES_DIR = "tables"
-FIGURES_DIR = "figures"
 # Tables also written under the names the lab's notebooks used.
 LAB_NAMES = {"comparison": "hyperparameter_tuning_comparison"}
 
@@ -187,7 +186,7 @@ def tables(result: Analysis) -> dict[str, pd.DataFrame]:
 
 
 def write_tables(result: Analysis) -> list[Path]:
-    directory = result.study.directory / TABLES_DIR
+    directory = result.study.store.tables_dir
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables(result).items():
@@ -281,7 +280,7 @@ def strongest_pair(imp: Importance) -> tuple | None:
 
 
 def write_figures(result: Analysis) -> list[Path]:
-    directory = result.study.directory / FIGURES_DIR
+    directory = result.study.store.figures_dir
     paths: list[Path] = []
     for name, make in figure_set(result).items():
         paths += figures.save(make(), directory, name)  # type: ignore[operator]
@@ -292,8 +291,8 @@ def write_report(result: Analysis) -> list[Path]:
     from analysis.document import build_document
 
     document = build_document(result, FIGURES_DIR)
-    md = result.study.directory / "report.md"
-    html = result.study.directory / "report.html"
+    md = result.study.store.report_path(".md")
+    html = result.study.store.report_path(".html")
     md.write_text(document.markdown())
     html.write_text(document.html(result.study.directory))
     return [md, html]

@@ -26,7 +26,7 @@ from typing import Any
 from study.artifacts import sha256_file
 from study.errors import UsageError
 from study.records import CellRecord, CorruptRecordWarning
-from study.store import StudyStore
+from study.store import MODEL_SUFFIX, StudyStore
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def export_model(report: BestReport, target: Path) -> Path:
         raise UsageError(f"{w.model} does not match its record's checksum (edited or truncated)")
     if target.is_dir():
         target = target / w.model.name
-    elif target.suffix != ".keras":
+    elif target.suffix != MODEL_SUFFIX:
         raise UsageError(f"export to a .keras file or an existing directory, not {target}")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(w.model, target)

@@ -10,6 +10,7 @@
         cells/<...>.json.corrupt-<ns>        a corrupt record, moved aside
         tensorboard/                TensorBoard HParams runs (--tensorboard)
         sequential.json             the plan and looks of --until-decided
+        tables/ figures/ report.md report.html      what the analysis writes
 
 Nothing else knows a path inside a study. Every file is written atomically (a temporary
 file in the same directory, then a rename), so a reader never sees half of one.
@@ -45,6 +46,9 @@ CELLS_DIR = "cells"
 LOCK_FILE = ".lock"
 TENSORBOARD_DIR = "tensorboard"
 SEQUENTIAL_LOG = "sequential.json"
+TABLES_DIR = "tables"
+FIGURES_DIR = "figures"  # also the report's relative link to its figures
+REPORT_STEM = "report"
 RECORD_SUFFIX = ".json"
 MODEL_SUFFIX = ".keras"
 
@@ -116,6 +120,18 @@ class StudyStore:
     @property
     def log_path(self) -> Path:
         return self.directory / SEQUENTIAL_LOG
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.directory / TABLES_DIR
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.directory / FIGURES_DIR
+
+    def report_path(self, suffix: str) -> Path:
+        """The report as ``suffix`` (".md", ".html")."""
+        return self.directory / (REPORT_STEM + suffix)
 
     def cell_path(self, strategy: str, seed: int) -> Path:
         return self.cells_dir / (cell_stem(strategy, seed) + RECORD_SUFFIX)
