@@ -4,13 +4,11 @@ loopback, a driver killed with SIGKILL, a worker killed mid-cell, corrupt record
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ from study.execution import (
     thread_environment,
 )
 from study.profiles import get_profile
-from study.records import CorruptRecordWarning, reproducible_part
+from study.records import reproducible_part
 from study.runner import pending_cells, run_study
 from study.settings import StudySpec
 from study.store import StudyStore
@@ -205,30 +203,6 @@ def test_a_worker_killed_mid_cell_is_reported_and_retried_up_to_the_limit(
         "random_search-seed0.json": reference["random_search-seed0.json"]
     }
     assert pending_cells(StudyStore(result.directory), SPEC) == [("skopt_bayes", 0)]
-
-
-def test_a_corrupt_record_is_moved_aside_and_only_its_cell_reruns(
-    reference: dict[str, dict[str, Any]], reference_dir: Path, tmp_path: Path
-) -> None:
-    store = StudyStore.of(tmp_path, SPEC)
-    shutil.copytree(reference_dir, store.directory)
-    broken = store.cell_path("skopt_bayes", 0)
-    intact = store.cell_path("random_search", 0)
-    intact_bytes = intact.read_bytes()
-    broken.write_bytes(broken.read_bytes()[:-200])  # truncated mid-write, say
-
-    with pytest.warns(CorruptRecordWarning, match="not readable JSON"):
-        assert pending_cells(store, SPEC) == [("skopt_bayes", 0)]
-    assert not broken.exists()
-    assert len(list(broken.parent.glob("skopt_bayes-seed0.json.corrupt-*"))) == 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the intact record reads without a warning
-        assert store.load_cell("random_search", 0) is not None
-
-    rerun = run_study(SPEC, tmp_path, InProcess())
-    assert rerun.finished == [("skopt_bayes", 0)]
-    assert intact.read_bytes() == intact_bytes
-    assert records(store.directory) == reference
 
 
 def test_workers_run_one_thread_unless_omp_num_threads_says_otherwise(
