@@ -1,5 +1,6 @@
 """Analysis of tunebench studies: tables, statistics, importance, figures and the report.
 
-Reads the records under ``results/<study>`` only (``spec.json`` and ``cells/*.json``);
-computing returns pandas frames, rendering writes files.
+Reads a study's spec and cell records only, through the record format (``study.records``)
+and the study store (``study.store``); computing returns pandas frames, rendering writes
+files.
 """

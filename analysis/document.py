@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -189,13 +189,13 @@ def build_document(result, figures_dir: str) -> Document:  # type: ignore[no-unt
     sig = result.significance
     spec = study.spec
     doc = Document(f"tunebench study “{study.name}”", figures_dir)
-    protocol = spec.get("protocol", {})
+    protocol = spec.protocol
     doc.add(
         Paragraph(
-            f"Problem `{spec.get('problem')}`, search space `{spec.get('space')}`; "
+            f"Problem `{spec.problem}`, search space `{spec.space}`; "
             f"{len(study.strategies)} strategies × {len(study.seeds)} paired seeds; budget "
-            f"{study.budget:g} full-fidelity evaluations of {protocol.get('max_epochs', '?')} "
-            f"epochs per cell; validation `{protocol.get('validation', '?')}`; objective: "
+            f"{study.budget:g} full-fidelity evaluations of {protocol.max_epochs} "
+            f"epochs per cell; validation `{protocol.validation}`; objective: "
             f"validation {metric} ({better_text(direction)}). Metrics recorded: "
             f"{directions_text(study.metric_directions, metric)}."
         ),
@@ -239,7 +239,7 @@ def build_document(result, figures_dir: str) -> Document:  # type: ignore[no-unt
             "checkpoints for the anytime measures). Every table is also a CSV under `tables/`."
         )
     )
-    figure_names = {p.stem for p in (study.directory / figures_dir).glob("*.png")}
+    figure_names = {p.stem for p in study.store.figures_dir.glob("*.png")}
     if "critical_difference" in figure_names:
         doc.add(
             Figure(
@@ -315,7 +315,7 @@ def answer_blocks(result) -> list[Block]:  # type: ignore[no-untyped-def]
         Bullets(d.sentences()),
         Paragraph(rule_text(d)),
     ]
-    figure_names = {p.stem for p in (result.study.directory / "figures").glob("*.png")}
+    figure_names = {p.stem for p in result.study.store.figures_dir.glob("*.png")}
     if "decision_matrix" in figure_names:
         blocks.append(
             Figure(
@@ -652,15 +652,15 @@ def findings(result) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def environment_items(study, notes: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
-    env = study.records[0].get("environment", {})
-    commits = sorted({str(r.get("environment", {}).get("git_commit")) for r in study.records})
-    packages = ", ".join(f"{k} {v}" for k, v in sorted(env.get("packages", {}).items()))
+    env = study.records[0].environment
+    commits = sorted({str(r.environment.git_commit) for r in study.records})
+    packages = ", ".join(f"{k} {v}" for k, v in sorted(env.packages.items()))
     items = [
-        f"Python {env.get('python', '?')} on {env.get('platform', '?')}",
-        f"CPU: {env.get('cpu', '?')} ({env.get('cpu_count', '?')} logical cores)",
+        f"Python {env.python or '?'} on {env.platform or '?'}",
+        f"CPU: {env.cpu or '?'} ({env.cpu_count or '?'} logical cores)",
         f"Packages: {packages or 'not recorded'}",
         f"Git commit(s) of the runs: {', '.join(commits)}",
         f"Records analysed: {len(study.records)} cells from `{study.directory}`",
-        f"Protocol: `{study.spec.get('protocol', {})}`",
+        f"Protocol: `{asdict(study.spec.protocol)}`",
     ]
     return items + notes

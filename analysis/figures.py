@@ -46,7 +46,7 @@ def best_so_far_figure(
             band["x"], band["q25"], band["q75"], step="post", color=colour, alpha=0.2, lw=0
         )
     ax.set_xlabel(X_AXES[x])
-    ax.set_ylabel("best-so-far " + styles.metric_label(metric, study.spec.get("problem", "")))
+    ax.set_ylabel("best-so-far " + styles.metric_label(metric, study.spec.problem))
     ax.set_title(f"{study.name}: best-so-far, median and interquartile band over seeds")
     _clip_to_interesting(ax, searches, study.metric_directions[metric])
     if not baseline.empty:
@@ -143,7 +143,7 @@ def time_performance_figure(study: Study, cells: pd.DataFrame) -> plt.Figure:
             alpha=0.85,
         )
     left.set_xlabel("wall time per cell (s)")
-    left.set_ylabel(styles.metric_label(metric, study.spec.get("problem", ""), "test"))
+    left.set_ylabel(styles.metric_label(metric, study.spec.problem, "test"))
     left.set_title("time vs performance (one point per seed)")
     left.grid(True, alpha=0.3)
     left.legend(fontsize="small")
@@ -236,7 +236,7 @@ def marginals_figure(study: Study, trials: pd.DataFrame, params: list, metric: s
     for strategy in [s for s in study.strategies if s in set(trials["strategy"])]:
         axes[0][-1].scatter([], [], color=colours[strategy], s=14, label=strategy)
     axes[0][-1].legend(fontsize="small")
-    axes[0][0].set_ylabel(styles.metric_label(metric, study.spec.get("problem", "")))
+    axes[0][0].set_ylabel(styles.metric_label(metric, study.spec.problem))
     low, high = np.nanpercentile(y, [0, 90]) if len(y) else (0, 1)
     if high > low:
         axes[0][0].set_ylim(low - 0.05 * (high - low), high + 0.3 * (high - low))
@@ -274,9 +274,7 @@ def interaction_figure(study: Study, trials: pd.DataFrame, pair: tuple, metric: 
     ax.set_yticks(range(grid.shape[0]), [str(i) for i in grid.index], fontsize="small")
     ax.set_xlabel(a.label)
     ax.set_ylabel(b.label)
-    fig.colorbar(
-        image, ax=ax, label="median " + styles.metric_label(metric, study.spec.get("problem", ""))
-    )
+    fig.colorbar(image, ax=ax, label="median " + styles.metric_label(metric, study.spec.problem))
     ax.set_title(f"interaction: {a.label} × {b.label} (blank: no trial)")
     return fig
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import anytime, decisions, figures, sequential, stats, styles
+from analysis import anytime, decisions, figures, stats, styles
 from analysis.importance import Importance, parameter_importance
 from analysis.load import Study, load_study
 from analysis.significance import Significance, omnibus_table, pairwise_table, significance
@@ -22,9 +22,8 @@ from analysis.tables import (
     evaluations_table,
 )
 from study.errors import UsageError
+from study.store import FIGURES_DIR
 
-TABLES_DIR = "tables"
-FIGURES_DIR = "figures"
 # Tables also written under the names the lab's notebooks used.
 LAB_NAMES = {"comparison": "hyperparameter_tuning_comparison"}
 
@@ -81,7 +80,7 @@ def analyse(study: Study, control: str | None = None, rope: float | None = None)
         normalised=normalised,
         hits=hits,
         ert=ert,
-        importance=parameter_importance(evaluations, study.spec, metric, direction),
+        importance=parameter_importance(evaluations, study.spec.to_dict(), metric, direction),
         decisions=study_decisions(
             study, sig.comparison(f"test_{study.objective_metric}").matrix, control, rope
         ),
@@ -92,7 +91,7 @@ def analyse(study: Study, control: str | None = None, rope: float | None = None)
 def test_matrix(study: Study, cells: pd.DataFrame) -> pd.DataFrame:
     """Seeds × strategies of the final test objective as losses, complete seeds only."""
     metric = study.objective_metric
-    seeds = list(study.spec.get("seeds") or study.seeds)
+    seeds = list(study.spec.seeds)
     design = stats.check_design(cells, study.strategies, seeds)
     return stats.paired_matrix(
         cells,
@@ -118,7 +117,7 @@ def study_decisions(
     in its log; explicit arguments override the control and ROPE.
     """
     metric = study.objective_metric
-    log = sequential.read_log(study.directory) or {}
+    log = study.store.read_log() or {}
     control = control or log.get("control")
     if control is None:
         # The default control where the study ran it, else the study's first strategy.
@@ -135,9 +134,7 @@ def study_decisions(
         rope, source = float(log["rope"]), "the one the study was grown with"
     else:
         try:
-            rope, source = decisions.default_rope(
-                str(study.spec.get("problem")), matrix.get(control)
-            )
+            rope, source = decisions.default_rope(study.spec.problem, matrix.get(control))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     return decisions.decide(
@@ -189,7 +186,7 @@ def tables(result: Analysis) -> dict[str, pd.DataFrame]:
 
 
 def write_tables(result: Analysis) -> list[Path]:
-    directory = result.study.directory / TABLES_DIR
+    directory = result.study.store.tables_dir
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in tables(result).items():
@@ -283,7 +280,7 @@ def strongest_pair(imp: Importance) -> tuple | None:
 
 
 def write_figures(result: Analysis) -> list[Path]:
-    directory = result.study.directory / FIGURES_DIR
+    directory = result.study.store.figures_dir
     paths: list[Path] = []
     for name, make in figure_set(result).items():
         paths += figures.save(make(), directory, name)  # type: ignore[operator]
@@ -294,8 +291,8 @@ def write_report(result: Analysis) -> list[Path]:
     from analysis.document import build_document
 
     document = build_document(result, FIGURES_DIR)
-    md = result.study.directory / "report.md"
-    html = result.study.directory / "report.html"
+    md = result.study.store.report_path(".md")
+    html = result.study.store.report_path(".html")
     md.write_text(document.markdown())
     html.write_text(document.html(result.study.directory))
     return [md, html]

@@ -4,18 +4,14 @@ A study grows in batches of paired seeds; after each batch (a *look*) the primar
 is decided again, and the study stops when every comparison is decided or the seed limit
 is reached. Looking repeatedly and stopping on a decision (optional stopping) would inflate
 the error of a claim, so every look uses ``Rule.for_looks`` with the number of looks the
-plan allows (Bonferroni). The log, ``results/<study>/sequential.json``, records the plan,
-the control, the ROPE and each look's decisions, so the report decides the same way.
+plan allows (Bonferroni). The study's log (``StudyStore.read_log``) records the plan, the
+control, the ROPE and each look's decisions, so the report decides the same way.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
-from typing import Any
 
-LOG_FILE = "sequential.json"
 DEFAULT_BATCH = 5  # seeds added per look
 DEFAULT_MAX_SEEDS = 40
 
@@ -26,21 +22,3 @@ def planned_looks(start: int, batch: int, max_seeds: int) -> list[int]:
         return [start]
     steps = math.ceil((max_seeds - start) / batch)
     return [min(start + i * batch, max_seeds) for i in range(steps + 1)]
-
-
-def read_log(directory: Path) -> dict[str, Any] | None:
-    path = Path(directory) / LOG_FILE
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        from study.errors import UsageError
-
-        raise UsageError(f"{path} is unreadable ({exc}); move it aside") from None
-
-
-def write_log(directory: Path, log: dict[str, Any]) -> None:
-    from study.records import write_json_atomic
-
-    write_json_atomic(Path(directory) / LOG_FILE, log)

@@ -61,7 +61,7 @@ def significance(study: Study, cells: pd.DataFrame, evaluations: pd.DataFrame) -
     metric = study.objective_metric
     direction = study.metric_directions[metric]
     strategies = study.strategies
-    design = stats.check_design(cells, strategies, list(study.spec.get("seeds") or study.seeds))
+    design = stats.check_design(cells, strategies, list(study.spec.seeds))
     seeds = design.complete_seeds
     comparisons = [
         compare(

@@ -15,8 +15,6 @@ import pandas as pd
 
 from analysis.load import Study
 
-# The ledger's incumbent is the best evaluation with one of these statuses.
-COUNTED_STATUSES = ("ok", "pruned")
 CONVERGENCE_TOLERANCE = 0.01  # "within 1% of the best validation score reached on the seed"
 X_AXES = {
     "cumulative_cost": "full-fidelity-equivalent evaluations",
@@ -43,43 +41,42 @@ def evaluations_table(study: Study) -> pd.DataFrame:
     s = sign(study.metric_directions[metric])
     rows: list[dict[str, Any]] = []
     for record in study.records:
-        max_epochs = record["budget"]["max_epochs"]
+        max_epochs = record.budget.max_epochs
         epochs_total = 0.0
         seconds_total = 0.0
         best = np.inf
-        for e in sorted(record["evaluations"], key=lambda e: e["index"]):
-            epochs_total += e.get("epochs_run") or 0
-            seconds_total += (e.get("fit_seconds") or 0.0) + (e.get("overhead_seconds") or 0.0)
-            metrics = e.get("metrics") or {}
-            value = metrics.get(metric)
-            counted = e["status"] in COUNTED_STATUSES and _finite(value)
+        for e in sorted(record.evaluations, key=lambda e: e.index):
+            epochs_total += e.epochs_run
+            seconds_total += _zero(e.fit_seconds) + _zero(e.overhead_seconds)
+            value = e.metrics.get(metric, np.nan)
+            counted = e.counted and np.isfinite(value)
             if counted:
-                best = min(best, s * float(value))
+                best = min(best, s * value)
             row = {
-                "study": record["study"],
-                "strategy": record["strategy"],
-                "seed": int(record["seed"]),
-                "index": int(e["index"]),
-                "status": e["status"],
-                "fidelity_epochs": e["fidelity_epochs"],
-                "charged_epochs": e["charged_epochs"],
-                "full_fidelity": e["fidelity_epochs"] >= max_epochs,
-                "cost": e["cost"],
-                "cumulative_cost": e["cumulative_cost"],
-                "epochs_run": e.get("epochs_run"),
+                "study": record.study,
+                "strategy": record.strategy,
+                "seed": record.seed,
+                "index": e.index,
+                "status": e.status,
+                "fidelity_epochs": e.fidelity_epochs,
+                "charged_epochs": e.charged_epochs,
+                "full_fidelity": e.fidelity_epochs >= max_epochs,
+                "cost": e.cost,
+                "cumulative_cost": e.cumulative_cost,
+                "epochs_run": e.epochs_run,
                 "cumulative_epochs": epochs_total,
-                "best_epoch": e.get("best_epoch"),
-                "fit_seconds": e.get("fit_seconds"),
-                "overhead_seconds": e.get("overhead_seconds"),
+                "best_epoch": e.best_epoch,
+                "fit_seconds": e.fit_seconds,
+                "overhead_seconds": e.overhead_seconds,
                 "cumulative_seconds": seconds_total,
-                "score": e.get("score"),
+                "score": e.score,
                 "counted": counted,
             }
             for name in study.metric_directions:
-                row[f"val_{name}"] = _float(metrics.get(name))
+                row[f"val_{name}"] = e.metrics.get(name, np.nan)
             row["best_so_far"] = s * best if np.isfinite(best) else np.nan
-            row.update({f"param_{k}": v for k, v in (e.get("config") or {}).items()})
-            row["error"] = e.get("error")
+            row.update({f"param_{k}": v for k, v in e.config.items()})
+            row["error"] = e.error
             rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -130,44 +127,43 @@ def cells_table(study: Study, evaluations: pd.DataFrame | None = None) -> pd.Dat
         evaluations = evaluations_table(study)
     rows = []
     for record in study.records:
-        statuses = pd.Series([e["status"] for e in record["evaluations"]], dtype=object)
-        budget = record["budget"]
-        timings = record["timings"]
-        incumbent = record.get("incumbent") or {}
-        test = record.get("test") or {}
+        statuses = pd.Series([e.status for e in record.evaluations], dtype=object)
+        budget = record.budget
+        timings = record.timings
+        incumbent = record.incumbent
         row: dict[str, Any] = {
-            "study": record["study"],
-            "strategy": record["strategy"],
-            "seed": int(record["seed"]),
-            "n_evaluations": len(record["evaluations"]),
+            "study": record.study,
+            "strategy": record.strategy,
+            "seed": record.seed,
+            "n_evaluations": len(record.evaluations),
         }
         for status in ("ok", "pruned", "diverged", "failed"):
             row[f"n_{status}"] = int((statuses == status).sum())
         row.update(
             {
-                "spent_cost": budget["spent_epochs"] / budget["max_epochs"],
-                "budget_cost": budget["evaluations"],
-                "used_fraction": budget["used_fraction"],
-                "overshoot_epochs": budget["overshoot_epochs"],
-                "stop_reason": budget["stop_reason"],
+                "spent_cost": budget.spent_cost,
+                "budget_cost": budget.evaluations,
+                "used_fraction": budget.used_fraction,
+                "overshoot_epochs": budget.overshoot_epochs,
+                "stop_reason": budget.stop_reason,
             }
         )
         for name in study.metric_directions:
-            row[f"val_{name}"] = _float((incumbent.get("metrics") or {}).get(name))
+            row[f"val_{name}"] = record.validation(name)
         for name in study.metric_directions:
-            row[f"test_{name}"] = _float((test.get("metrics") or {}).get(name))
-        row["test_status"] = test.get("status")
-        row["test_epochs"] = test.get("epochs")
-        for key in (
-            "wall_seconds",
-            "search_seconds",
-            "train_seconds",
-            "overhead_seconds",
-            "final_fit_seconds",
-        ):
-            row[key] = _float(timings.get(key))
-        row["incumbent_index"] = incumbent.get("index")
-        row.update({f"param_{k}": v for k, v in (incumbent.get("config") or {}).items()})
+            row[f"test_{name}"] = record.test_score(name)
+        row["test_status"] = record.test.status
+        row["test_epochs"] = record.test.epochs
+        row.update(
+            wall_seconds=timings.wall_seconds,
+            search_seconds=timings.search_seconds,
+            train_seconds=timings.train_seconds,
+            overhead_seconds=timings.overhead_seconds,
+            final_fit_seconds=timings.final_fit_seconds,
+        )
+        row["incumbent_index"] = None if incumbent is None else incumbent.index
+        if incumbent is not None:
+            row.update({f"param_{k}": v for k, v in incumbent.config.items()})
         rows.append(row)
     cells = pd.DataFrame(rows)
     cells = cells.merge(convergence(evaluations, study), on=["strategy", "seed"], how="left")
@@ -248,9 +244,6 @@ def _iqr(values: pd.Series) -> float:
     return float(values.quantile(0.75) - values.quantile(0.25))
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
-
-
-def _float(value: Any) -> float:
-    return float(value) if _finite(value) else float("nan")
+def _zero(seconds: float) -> float:
+    """A time that was not recorded (NaN) adds nothing to a running total."""
+    return seconds if np.isfinite(seconds) else 0.0

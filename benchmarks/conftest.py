@@ -24,8 +24,9 @@ timed by the default timer and has ``"recorded": false``.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +108,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         _spec(session.config)  # a bad profile or spec file stops the run before collection
 
 
-def _study_dir(config: pytest.Config) -> Path:
-    from study.runner import study_dir
+def _store(config: pytest.Config) -> Any:
+    """The study's ``StudyStore`` (which reads and writes nothing until asked)."""
+    from study.store import StudyStore
 
-    return study_dir(Path(config.getoption("--tunebench-results")), _spec(config))
+    return StudyStore.of(Path(config.getoption("--tunebench-results")), _spec(config))
 
 
 def _cell(item: pytest.Item) -> tuple[str, int] | None:
@@ -118,24 +120,27 @@ def _cell(item: pytest.Item) -> tuple[str, int] | None:
     return callspec.params.get("cell") if callspec is not None else None
 
 
-def cell_figures(record: Mapping[str, Any]) -> dict[str, Any]:
-    """What a benchmark reports of a cell record (its ``extra_info``); the benchmarks read
-    records here and nowhere else."""
-    metric = record["objective_metric"]
-    metrics = record["test"]["metrics"]
+def cell_figures(record: Any) -> dict[str, Any]:
+    """What a benchmark reports of a ``CellRecord`` (its ``extra_info``); a missing score is
+    null, as JSON has no NaN."""
+    metric = record.objective_metric
     return {
-        "strategy": record["strategy"],
-        "seed": record["seed"],
-        f"test_{metric}": metrics.get(metric),
-        "test_r2": metrics.get("r2"),
-        f"best_val_{metric}": (record["incumbent"] or {}).get("score"),
-        "incumbent_found": record["incumbent"] is not None,
-        "evaluations": len(record["evaluations"]),
-        "spent_epochs": record["budget"]["spent_epochs"],
-        "budget_epochs": record["budget"]["budget_epochs"],
-        "budget_used": record["budget"]["used_fraction"],
-        "wall_seconds": record["timings"]["wall_seconds"],
+        "strategy": record.strategy,
+        "seed": record.seed,
+        f"test_{metric}": _number(record.test_score()),
+        "test_r2": _number(record.test_score("r2")),
+        f"best_val_{metric}": _number(record.validation()),
+        "incumbent_found": record.incumbent is not None,
+        "evaluations": len(record.evaluations),
+        "spent_epochs": record.budget.spent_epochs,
+        "budget_epochs": record.budget.budget_epochs,
+        "budget_used": record.budget.used_fraction,
+        "wall_seconds": record.timings.wall_seconds,
     }
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 class RecordedClock:
@@ -180,10 +185,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     spec = _spec(config)
     from study.estimate import estimate_seconds
-    from study.runner import load_finished
 
-    directory = _study_dir(config)
-    pending = [c for c in cells if load_finished(directory, *c) is None]
+    store = _store(config)
+    pending = [c for c in cells if store.load_cell(*c) is None]
     reporter.write_line(
         f"tunebench: study {spec.name!r}, {len(cells)} selected cells, "
         f"{len(cells) - len(pending)} already recorded"
@@ -197,9 +201,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     cell = _cell(item)
     if cell is None:
         return
-    from study.runner import load_finished
-
-    record = load_finished(_study_dir(item.config), *cell)
+    record = _store(item.config).load_cell(*cell)
     item.stash[_RECORD] = record
     if record is not None:
         seconds = cell_figures(record)["wall_seconds"]
@@ -207,7 +209,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(scope="session")
-def study(pytestconfig: pytest.Config) -> tuple[Any, Path]:
+def study(pytestconfig: pytest.Config) -> tuple[Any, Any]:
+    """The spec and its ``StudyStore``."""
     from study.runner import open_study
 
     spec = _spec(pytestconfig)
@@ -252,7 +255,7 @@ def cell_progress(
 @pytest.fixture
 def cell_run(
     request: pytest.FixtureRequest,
-    study: tuple[Any, Path],
+    study: tuple[Any, Any],
     cell: tuple[str, int],
     cell_progress: Callable[[Any], None] | None,
 ) -> Callable[[], dict[str, Any]]:
@@ -262,11 +265,11 @@ def cell_run(
     recorded = request.node.stash[_RECORD]
     if recorded is not None:
         return lambda: {**cell_figures(recorded), "recorded": True}
-    spec, directory = study
+    spec, store = study
     from study.runner import run_cell
 
     def run() -> dict[str, Any]:
-        record = run_cell(spec, *cell, directory, cell_progress)
+        record = run_cell(spec, *cell, store, cell_progress)
         return {**cell_figures(record), "recorded": False}
 
     return run

@@ -30,8 +30,8 @@ import numpy as np
 
 from analysis.decisions import DEFAULT_ROPES, Rule, posterior
 from analysis.sequential import planned_looks
+from study.cell import compute_cell
 from study.ledger import Objective
-from study.runner import compute_cell
 from study.seeding import derive_seed
 from study.settings import ProtocolSettings, StudySpec
 from study.space import SearchSpace
@@ -79,8 +79,8 @@ def paired_losses(studies: int, seeds: int, budget: int) -> np.ndarray:
         for i in range(studies):
             for j in range(seeds):
                 for s, name in enumerate(cell_spec.strategies):
-                    record = compute_cell(cell_spec, name, i * MAX_SEEDS + j)
-                    out[i, j, s] = record["test"]["metrics"]["value"]
+                    record = compute_cell(cell_spec, name, i * MAX_SEEDS + j).record
+                    out[i, j, s] = record.test_score("value")
     return out
 
 

@@ -306,25 +306,25 @@ def test_perf_harness_overhead(
         budget=budget,
         protocol=PERF_PROTOCOL,
     )
-    directory = open_study(tmp_path, spec)
+    store = open_study(tmp_path, spec)
     load_california()  # the data is loaded once per process, like in a study
     start = time.perf_counter()
     record = benchmark.pedantic(
-        run_cell, args=(spec, "random_search", 0, directory), rounds=1, iterations=1
+        run_cell, args=(spec, "random_search", 0, store), rounds=1, iterations=1
     )
     wall = time.perf_counter() - start
-    fits = sum(e["fit_seconds"] for e in record["evaluations"]) + record["test"]["fit_seconds"]
+    fits = sum(e.fit_seconds for e in record.evaluations) + record.test.fit_seconds
     # Compiling is the training engine's cost, paid once per shape and process (a study
     # reuses it for hundreds of evaluations), not the harness's: counted apart.
-    compiles = record["timings"]["compile_seconds"]
+    compiles = record.timings.compile_seconds
     process_start = _process_start_seconds()
     figures = {
-        "evaluations": len(record["evaluations"]),
+        "evaluations": len(record.evaluations),
         "cell_wall_seconds": wall,
         "fit_seconds": fits,
         "compile_seconds": compiles,
         "harness_overhead_fraction": (wall - fits - compiles) / wall,
-        "strategy_overhead_seconds": record["timings"]["overhead_seconds"],
+        "strategy_overhead_seconds": record.timings.overhead_seconds,
         "process_start_seconds": process_start,
         # A study runs every cell in one process: its start is paid once per study.
         "overhead_fraction_with_process_start": (wall - fits - compiles + process_start)
@@ -342,7 +342,7 @@ def test_perf_harness_overhead(
             f"cell: {100 * figures['overhead_fraction_with_process_start']:.1f}%",
         ],
     )
-    assert record["evaluations"]
+    assert record.evaluations
 
 
 # --- 3. each strategy's own overhead as the study grows ------------------------------------

@@ -2,16 +2,16 @@
 
 The final test fit (the incumbent retrained on the whole training split) is the model a
 user keeps. The cell may run in a worker process or on a Dask machine that cannot see the
-study directory, so the worker saves the model to bytes that travel with the record; the
-driver writes them atomically beside the record, and before it, so that a record never
-names a missing file. Loading needs nothing from this project::
+study directory, so the worker saves the model to bytes that travel with the record
+(``ComputedCell.model``); the study store writes them atomically beside the record, and
+before it, so that a record never names a missing file. Loading needs nothing from this project::
 
     keras.models.load_model("results/<study>/cells/<strategy>-seed<k>.keras", safe_mode=True)
 
 With ``standard`` preprocessing the saved model starts with a Keras ``Normalization`` layer
 holding the training split's means and variances, so it takes raw feature rows. A
 ``quantile`` transform has no built-in Keras layer: that model takes transformed rows, and
-the record says so (``artifacts.model.inputs``).
+the record says so (``record.artifacts.model.inputs``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from study.records import write_bytes_atomic
+from study.records import ModelArtifact
+from study.store import MODEL_SUFFIX
 
-MODEL_SUFFIX = ".keras"
-# The record key that carries a kept model's bytes from the worker to the driver; the
-# driver removes it before the record is written.
-PENDING_MODEL = "pending_model"
 RAW_INPUTS = "raw feature rows (the standardisation is the model's first layer)"
 
 
@@ -44,16 +41,16 @@ class ModelKeeper:
             model.save(path)
             self.data = path.read_bytes()
 
-    def describe(self, filename: str) -> dict[str, Any] | None:
-        """The record's ``artifacts.model`` entry (``None`` when no model was kept)."""
+    def describe(self, filename: str) -> ModelArtifact | None:
+        """The record's model entry (``None`` when no model was kept)."""
         if self.data is None:
             return None
-        return {
-            "file": filename,
-            "sha256": hashlib.sha256(self.data).hexdigest(),
-            "size_bytes": len(self.data),
-            "inputs": self.inputs,
-        }
+        return ModelArtifact(
+            file=filename,
+            sha256=hashlib.sha256(self.data).hexdigest(),
+            size_bytes=len(self.data),
+            inputs=self.inputs,
+        )
 
 
 def with_preprocessing(net: Any, preprocessor: Any) -> tuple[Any, str]:
@@ -72,17 +69,6 @@ def with_preprocessing(net: Any, preprocessor: Any) -> tuple[Any, str]:
         mean=preprocessor.mean_, variance=preprocessor.scale_**2, name="standardise"
     )(inputs)
     return keras.Model(inputs, net(standardised), name="tuned_mlp"), RAW_INPUTS
-
-
-def model_path(record_path: Path) -> Path:
-    return record_path.with_suffix(MODEL_SUFFIX)
-
-
-def write_pending_model(record: dict[str, Any], record_path: Path) -> None:
-    """Move a kept model out of ``record`` into its file beside ``record_path``."""
-    data = record.pop(PENDING_MODEL, None)
-    if data is not None:
-        write_bytes_atomic(model_path(record_path), data)
 
 
 def sha256_file(path: Path) -> str:

@@ -25,9 +25,8 @@ from typing import Any
 
 from study.artifacts import sha256_file
 from study.errors import UsageError
-from study.records import CorruptRecord, CorruptRecordWarning, read_record
-
-CELLS_DIR = "cells"
+from study.records import CellRecord, CorruptRecordWarning
+from study.store import MODEL_SUFFIX, StudyStore
 
 
 @dataclass(frozen=True)
@@ -81,34 +80,36 @@ class BestReport:
 
 
 def best_report(directory: Path) -> BestReport:
-    records = _records(directory)
-    metric = str(records[0]["objective_metric"])
-    direction = str(records[0]["metric_directions"][metric])
+    store = StudyStore(directory)
+    records = _records(store)
+    metric = records[0].objective_metric
+    direction = records[0].direction
     s = 1.0 if direction == "min" else -1.0
-    by_strategy: dict[str, list[dict[str, Any]]] = {}
+    by_strategy: dict[str, list[CellRecord]] = {}
     for record in records:
-        if record["objective_metric"] != metric:
+        if record.objective_metric != metric:
             raise UsageError(f"{directory}: cells disagree on the objective metric")
-        if record.get("incumbent") is not None:
-            by_strategy.setdefault(record["strategy"], []).append(record)
+        if record.incumbent is not None:
+            by_strategy.setdefault(record.strategy, []).append(record)
     if not by_strategy:
         raise UsageError(f"{directory}: no cell found a configuration")
     results = []
     for strategy, cells in by_strategy.items():
-        tests = [t for t in (_test(c, metric) for c in cells) if math.isfinite(t)]
-        chosen = min(cells, key=lambda c: (_loss(s, _validation(c, metric)), int(c["seed"])))
-        model = (chosen.get("artifacts") or {}).get("model")
+        tests = [t for t in (c.test_score() for c in cells) if math.isfinite(t)]
+        chosen = min(cells, key=lambda c: (_loss(s, c.validation()), c.seed))
+        assert chosen.incumbent is not None
+        model = chosen.artifacts.model
         results.append(
             StrategyBest(
                 strategy=strategy,
                 n_seeds=len(cells),
                 median_test=statistics.median(tests) if tests else math.nan,
-                seed=int(chosen["seed"]),
-                validation=_validation(chosen, metric),
-                test=_test(chosen, metric),
-                config=dict(chosen["incumbent"]["config"]),
-                model=directory / CELLS_DIR / model["file"] if model else None,
-                model_sha256=model["sha256"] if model else None,
+                seed=chosen.seed,
+                validation=chosen.validation(),
+                test=chosen.test_score(),
+                config=dict(chosen.incumbent.config),
+                model=store.model_file(model) if model else None,
+                model_sha256=model.sha256 if model else None,
             )
         )
     # Strategies without any test score go last; ties keep name order.
@@ -130,43 +131,27 @@ def export_model(report: BestReport, target: Path) -> Path:
         raise UsageError(f"{w.model} does not match its record's checksum (edited or truncated)")
     if target.is_dir():
         target = target / w.model.name
-    elif target.suffix != ".keras":
+    elif target.suffix != MODEL_SUFFIX:
         raise UsageError(f"export to a .keras file or an existing directory, not {target}")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(w.model, target)
     return target
 
 
-def _records(directory: Path) -> list[dict[str, Any]]:
-    cells = directory / CELLS_DIR
-    if not cells.is_dir():
-        raise UsageError(f"{directory} is not a study directory (no {CELLS_DIR}/)")
-    records = []
-    for path in sorted(cells.glob("*.json")):
-        try:
-            records.append(read_record(path))
-        except CorruptRecord as exc:
-            warnings.warn(f"skipping {exc}", CorruptRecordWarning, stacklevel=2)
+def _records(store: StudyStore) -> list[CellRecord]:
+    if not store.cells_dir.is_dir():
+        raise UsageError(f"{store.directory} is not a study directory (it has no records)")
+    records, skipped = store.records()
+    for reason in skipped:
+        warnings.warn(f"skipping {reason}", CorruptRecordWarning, stacklevel=3)
     if not records:
-        raise UsageError(f"{directory} has no readable cell records")
+        raise UsageError(f"{store.directory} has no readable cell records")
     return records
-
-
-def _validation(record: dict[str, Any], metric: str) -> float:
-    return _float((record["incumbent"].get("metrics") or {}).get(metric))
-
-
-def _test(record: dict[str, Any], metric: str) -> float:
-    return _float(((record.get("test") or {}).get("metrics") or {}).get(metric))
 
 
 def _loss(sign: float, value: float) -> tuple[bool, float]:
     """Sort key: finite values first, best first; NaN (no score) last."""
     return (not math.isfinite(value), sign * value if math.isfinite(value) else 0.0)
-
-
-def _float(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) else math.nan
 
 
 def _num(value: float) -> str:

@@ -231,10 +231,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    directory = args.results / spec.name
-    print(f"done: {directory}; analyse with `python -m analysis report {directory}`")
+    from study.store import StudyStore
+
+    store = StudyStore.of(args.results, spec)
+    print(f"done: {store}; analyse with `python -m analysis report {store}`")
     if spec.tensorboard:
-        print(f"trials in TensorBoard: `tensorboard --logdir {directory / 'tensorboard'}`")
+        print(f"trials in TensorBoard: `tensorboard --logdir {store.tensorboard_dir}`")
     return 0
 
 
@@ -242,18 +244,18 @@ def _run_missing(args: argparse.Namespace, spec: Any, executor: Any) -> Any:
     """Run the cells of ``spec`` that have no record yet, with progress; a ``StudyResult``."""
     from study.runner import StudyResult, locked_study, pending_cells, run_cells
 
-    with locked_study(args.results, spec) as directory:
-        pending = pending_cells(directory, spec)
+    with locked_study(args.results, spec) as store:
+        pending = pending_cells(store, spec)
         cells = len(spec.cells())
         print(
             f"study {spec.name!r}: {cells} cells ({len(spec.strategies)} strategies × "
             f"{len(spec.seeds)} seeds), {cells - len(pending)} already recorded, budget "
             f"{spec.budget} evaluations × {spec.protocol.max_epochs} epochs; results in "
-            f"{directory}",
+            f"{store}",
             flush=True,
         )
         if not pending:
-            return StudyResult(directory)
+            return StudyResult(store.directory)
         from study.estimate import estimate_seconds
         from study.progress import StudyProgress
 
@@ -261,7 +263,7 @@ def _run_missing(args: argparse.Namespace, spec: Any, executor: Any) -> Any:
         print(f"estimated run time: {estimate_seconds(spec, len(pending), workers)}", flush=True)
         with StudyProgress(pending, spec.budget, quiet=args.quiet) as progress:
             return run_cells(
-                spec, directory, pending, executor, retries=args.retries, on_event=progress
+                spec, store, pending, executor, retries=args.retries, on_event=progress
             )
 
 
@@ -302,7 +304,7 @@ def _cmd_memory(args: argparse.Namespace) -> int:
     report = measure_memory(args.evaluations, warmup=args.warmup, max_epochs=args.max_epochs)
     print(report.summary())
     if args.json is not None:
-        from study.records import write_json_atomic
+        from study.store import write_json_atomic
 
         write_json_atomic(args.json, report.to_dict())
     return 0

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from study.records import CellRecord
+
 Cell = tuple[str, int]
 
 
@@ -20,7 +22,9 @@ class CellStarted:
 @dataclass
 class CellFinished:
     cell: Cell
-    record: dict[str, Any]
+    record: CellRecord
+    # The kept model's bytes on their way to the driver; None once written (or none kept).
+    model: bytes | None = None
 
 
 @dataclass

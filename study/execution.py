@@ -25,11 +25,14 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pickle import UnpicklingError
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from study.errors import UsageError
 from study.events import Cell, CellFailed, CellFinished, CellStarted, EvaluationDone, Event
 from study.settings import StudySpec
+
+if TYPE_CHECKING:
+    from study.cell import ComputedCell
 
 __all__ = [
     "Cell",
@@ -151,7 +154,7 @@ class InProcess:
         self._queue.append((spec, cell))
 
     def wait(self) -> list[Event]:
-        from study.runner import compute_cell
+        from study.cell import compute_cell
 
         if self._next is None:  # announce the cell before it runs, as the other executors do
             self._next = self._queue.popleft()
@@ -159,7 +162,8 @@ class InProcess:
         (spec, cell), self._next = self._next, None
         try:
             # Evaluations go straight to the driver's sink: the cell runs in this call.
-            return [CellFinished(cell, compute_cell(spec, *cell, self.progress))]
+            done = compute_cell(spec, *cell, self.progress)
+            return [CellFinished(cell, done.record, done.model)]
         except Exception as exc:  # reported and retried by the driver, never a crashed study
             return [CellFailed(cell, _error_text(exc))]
 
@@ -196,8 +200,8 @@ def _send_progress(event: EvaluationDone) -> None:
         _progress_queue.put(event)
 
 
-def _run_in_worker(spec: StudySpec, strategy: str, seed: int) -> dict[str, Any]:
-    from study.runner import compute_cell
+def _run_in_worker(spec: StudySpec, strategy: str, seed: int) -> ComputedCell:
+    from study.cell import compute_cell
 
     sink = _send_progress if _progress_queue is not None else None
     return compute_cell(spec, strategy, seed, sink)
@@ -215,7 +219,7 @@ class _Slot:
     progress: Any = None
     cell: Cell | None = None
     spec: StudySpec | None = None
-    future: cf.Future[dict[str, Any]] | None = None
+    future: cf.Future[ComputedCell] | None = None
     pid_future: cf.Future[int] | None = None
     pid: int | None = None
     futures: dict[cf.Future[Any], str] = field(default_factory=dict)
@@ -302,7 +306,8 @@ class LocalPool:
                 started.append(CellStarted(slot.cell, f"worker pid {slot.pid}", slot.pid))
                 continue
             try:
-                ended.append(CellFinished(slot.cell, future.result()))
+                done = future.result()
+                ended.append(CellFinished(slot.cell, done.record, done.model))
             except BrokenProcessPool:
                 ended.extend(self._replace(slot))
                 continue
@@ -349,8 +354,8 @@ class LocalPool:
 
 def _run_on_dask(
     spec: StudySpec, strategy: str, seed: int, progress: str | None = None
-) -> dict[str, Any]:
-    from study.runner import compute_cell
+) -> ComputedCell:
+    from study.cell import compute_cell
 
     # Dask workers run one cell per thread; OMP_NUM_THREADS (default 1) sizes TensorFlow.
     limit_threads(cell_threads())
@@ -471,7 +476,8 @@ class DaskCluster:
         for future in done:
             cell = self._futures.pop(future)
             if future.status == "finished":
-                events.append(CellFinished(cell, future.result()))
+                done = future.result()
+                events.append(CellFinished(cell, done.record, done.model))
             else:
                 # KilledWorker after the scheduler's own retries, or the cell's exception.
                 events.append(CellFailed(cell, _error_text(future.exception())))

@@ -8,6 +8,9 @@ from typing import Any, Literal
 
 Status = Literal["ok", "diverged", "failed", "pruned"]
 
+# What a classification evaluation reports, each metric with its direction.
+CLASSIFICATION_METRICS = {"log_loss": "min", "roc_auc": "max", "accuracy": "max", "f1": "max"}
+
 # Called after every epoch of the first fold with (epoch, validation objective); returning
 # True stops that evaluation early (pruning). Charged epochs are the ones trained.
 EpochReport = Callable[[int, float], bool]

@@ -18,11 +18,11 @@ from typing import Any
 from study.errors import UsageError, lookup
 from study.ledger import Evaluator
 from study.mlp.data import Dataset
+from study.outcome import CLASSIFICATION_METRICS
 from study.settings import ProtocolSettings
 from study.space import SearchSpace, register_space
 
 MLP_METRICS = {"rmse": "min", "r2": "max"}
-CLASSIFICATION_METRICS = {"log_loss": "min", "roc_auc": "max", "accuracy": "max", "f1": "max"}
 # The classification metrics a problem may optimise (each has a per-epoch pruning signal).
 CLASSIFICATION_OBJECTIVES = ("log_loss", "roc_auc")
 

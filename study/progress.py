@@ -19,15 +19,16 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from study.events import Cell, CellFailed, CellFinished, CellStarted, EvaluationDone, Event
+from study.records import CellRecord
 
 
-def summary(record: dict[str, Any]) -> str:
-    metric = record.get("objective_metric", "rmse")
-    test = record["test"]["metrics"].get(metric)
-    score = f"test {metric} {test:.4f}" if test is not None else "no test score"
+def summary(record: CellRecord) -> str:
+    metric = record.objective_metric
+    test = record.test_score()
+    score = f"test {metric} {test:.4f}" if math.isfinite(test) else "no test score"
     return (
-        f"{record['strategy']} seed {record['seed']}: {len(record['evaluations'])} "
-        f"evaluations, {score}, {record['timings']['wall_seconds']:.0f} s"
+        f"{record.strategy} seed {record.seed}: {len(record.evaluations)} "
+        f"evaluations, {score}, {record.timings.wall_seconds:.0f} s"
     )
 
 
@@ -135,8 +136,7 @@ class StudyProgress:
             self.running[event.cell] = event.where
         elif isinstance(event, CellFinished):
             self._stop(event.cell)
-            budget = event.record["budget"]
-            self._spend(event.cell, budget["spent_epochs"] / budget["max_epochs"])
+            self._spend(event.cell, event.record.budget.spent_cost)
             self.count += 1
             self._say(f"[{self.count}/{self.total}] {summary(event.record)}", advance=1)
         elif isinstance(event, CellFailed):

@@ -157,16 +157,12 @@ class StudySpec:
     def with_overrides(self, **changes: Any) -> StudySpec:
         """This spec with some settings changed: the one merge of a profile or spec file with
         a file's overrides and command-line options. Protocol settings are named directly
-        (``max_epochs=8``); another problem brings its own space unless one is named."""
+        (``max_epochs=8``)."""
         protocol_fields = set(ProtocolSettings.__dataclass_fields__)
         spec_fields = set(StudySpec.__dataclass_fields__) - {"protocol"}
         unknown = sorted(set(changes) - protocol_fields - spec_fields)
         if unknown:
             raise UsageError(f"unknown setting(s) {', '.join(unknown)}")
-        if "problem" in changes and "space" not in changes:
-            from study.problems import get_problem
-
-            changes["space"] = get_problem(changes["problem"]).default_space
         protocol_changes = {k: v for k, v in changes.items() if k in protocol_fields}
         spec_changes = {k: v for k, v in changes.items() if k not in protocol_fields}
         protocol = replace(self.protocol, **protocol_changes)

@@ -53,6 +53,9 @@ SPEC_KEYS = (
 )
 _REQUIRED = ("name", "problem", "space", "seeds", "budget")
 ALL_STRATEGIES = "all"
+# The shipped profiles: one spec file each, NAME.toml (a new file is a new profile).
+PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+PROFILES: tuple[str, ...] = tuple(sorted(p.stem for p in PROFILE_DIR.glob("*.toml")))
 # Where read_settings keeps a file's declarations (a study's spec.json carries them): they
 # are checked against what the names declare now, never applied.
 _RECORDED = "recorded declarations"
@@ -70,8 +73,6 @@ def resolve_spec(
         raise UsageError("give --profile or --config, not both (a config file may name a profile)")
     recorded: dict[str, Any] = {}
     if config is None:
-        from study.profiles import profile_file
-
         base, changes = _whole_spec(profile_file(profile or "quick")), {}
     else:
         changes = read_settings(config)
@@ -80,19 +81,27 @@ def resolve_spec(
         if base_profile is None:
             base, changes = _whole_spec(config, changes), {}
         else:
-            from study.profiles import profile_file
-
             try:
                 base = _whole_spec(profile_file(base_profile))
             except UsageError as exc:
                 raise UsageError(f"{config}: {exc}") from None
     changes.update(overrides or {})
+    if "problem" in changes and "space" not in changes:  # another problem, its own space
+        from study.problems import get_problem
+
+        changes["space"] = get_problem(changes["problem"]).default_space
     spec = base.with_overrides(**changes)
     try:
         refuse_changed_declarations(spec, recorded)
     except UsageError as exc:
         raise UsageError(f"{config}: {exc}") from None
     return spec
+
+
+def profile_file(name: str) -> Path:
+    if name not in PROFILES:
+        raise UsageError(f"unknown profile {name!r}; choose from: {', '.join(PROFILES)}")
+    return PROFILE_DIR / f"{name}.toml"
 
 
 def read_settings(path: Path) -> dict[str, Any]:

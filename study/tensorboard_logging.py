@@ -15,12 +15,15 @@ cell written again (a retried cell) replaces its runs.
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-TENSORBOARD_DIR = "tensorboard"
+from study.records import CellRecord
+from study.store import StudyStore
+
 RUN_FIELDS = ("strategy", "seed", "fidelity_epochs", "status")
 # Per-evaluation numbers shown beside the validation metrics.
 EXTRA_METRICS = {
@@ -30,62 +33,53 @@ EXTRA_METRICS = {
 }
 
 
-def run_dir(root: Path, strategy: str, seed: int, index: int) -> Path:
-    # Zero-padded so that TensorBoard's alphabetical run list is in evaluation order.
-    return root / f"{strategy}-seed{seed}" / f"{index:04d}"
-
-
 def metric_tag(metric: str) -> str:
     return f"validation/{metric}"
 
 
-def write_cell_runs(study_directory: Path, record: dict[str, Any]) -> list[Path]:
+def write_cell_runs(store: StudyStore, record: CellRecord) -> list[Path]:
     """Write (or rewrite) the runs of one cell record; returns the run directories."""
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.plugins.hparams import api as hp
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-    root = study_directory / TENSORBOARD_DIR
-    _write_experiment(root, record)
-    strategy, seed = str(record["strategy"]), int(record["seed"])
+    _write_experiment(store.tensorboard_dir, record)
+    strategy, seed = record.strategy, record.seed
     searched = _searched_names(record)
-    cell_dir = root / f"{strategy}-seed{seed}"
-    shutil.rmtree(cell_dir, ignore_errors=True)
+    shutil.rmtree(store.tensorboard_cell_dir(strategy, seed), ignore_errors=True)
     runs = []
-    for e in record["evaluations"]:
-        path = run_dir(root, strategy, seed, int(e["index"]))
+    for e in record.evaluations:
+        path = store.tensorboard_run_dir(strategy, seed, e.index)
         values: dict[str, Any] = {
-            name: _hparam_value(e["config"][name]) for name in searched if name in e["config"]
+            name: _hparam_value(e.config[name]) for name in searched if name in e.config
         }
         values.update(
-            strategy=strategy,
-            seed=seed,
-            fidelity_epochs=int(e["fidelity_epochs"]),
-            status=str(e["status"]),
+            strategy=strategy, seed=seed, fidelity_epochs=e.fidelity_epochs, status=e.status
         )
-        step = int(e.get("epochs_run") or 0)
-        scalars = {metric_tag(k): v for k, v in (e.get("metrics") or {}).items()}
-        scalars.update({k: e.get(k) for k in EXTRA_METRICS})
+        scalars = {metric_tag(k): v for k, v in e.metrics.items()}
+        scalars.update({k: getattr(e, k) for k in EXTRA_METRICS})
         writer = EventFileWriter(str(path))
         try:
-            session = hp.hparams_pb(values, trial_id=f"{strategy}-seed{seed}/{e['index']}")
+            session = hp.hparams_pb(values, trial_id=f"{strategy}-seed{seed}/{e.index}")
             writer.add_event(event_pb2.Event(wall_time=time.time(), step=0, summary=session))
             summary = summary_pb2.Summary(
                 value=[
                     summary_pb2.Summary.Value(tag=tag, simple_value=float(value))
                     for tag, value in scalars.items()
                     # A diverged evaluation has no metrics: TensorBoard shows a blank.
-                    if isinstance(value, (int, float)) and value == value
+                    if math.isfinite(value)
                 ]
             )
-            writer.add_event(event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+            writer.add_event(
+                event_pb2.Event(wall_time=time.time(), step=e.epochs_run, summary=summary)
+            )
         finally:
             writer.close()
         runs.append(path)
     return runs
 
 
-def _write_experiment(root: Path, record: dict[str, Any]) -> None:
+def _write_experiment(root: Path, record: CellRecord) -> None:
     """The HParams experiment (columns and their domains), once per study."""
     from tensorboard.compat.proto import event_pb2
     from tensorboard.plugins.hparams import api as hp
@@ -100,7 +94,7 @@ def _write_experiment(root: Path, record: dict[str, Any]) -> None:
         hp.HParam("fidelity_epochs", display_name="epochs asked"),
         hp.HParam("status", hp.Discrete(["ok", "pruned", "diverged", "failed"])),
     ]
-    directions = record["metric_directions"]
+    directions = record.metric_directions
     metrics = [
         hp.Metric(
             metric_tag(name),
@@ -119,21 +113,21 @@ def _write_experiment(root: Path, record: dict[str, Any]) -> None:
         writer.close()
 
 
-def _space_params(record: dict[str, Any]) -> list[Any]:
+def _space_params(record: CellRecord) -> list[Any]:
     from study.errors import UsageError
     from study.space import get_space
 
     try:
-        return list(get_space(record["spec"]["space"]).params)
+        return list(get_space(record.spec.space).params)
     except UsageError:  # a space this process does not know: columns without domains
         return []
 
 
-def _searched_names(record: dict[str, Any]) -> list[str]:
+def _searched_names(record: CellRecord) -> list[str]:
     names = [p.name for p in _space_params(record)]
     if names:
         return names
-    configs = [e["config"] for e in record["evaluations"]]
+    configs = [e.config for e in record.evaluations]
     return sorted({k for c in configs for k in c})
 
 

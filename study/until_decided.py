@@ -18,6 +18,7 @@ from pathlib import Path
 from study.errors import UsageError
 from study.runner import StudyResult, check_study
 from study.settings import StudySpec
+from study.store import StudyStore
 
 # Runs the missing cells of a spec (locking, progress) and returns what happened.
 RunCells = Callable[[StudySpec], StudyResult]
@@ -38,7 +39,7 @@ def grow_until_decided(
     each batch; returns the last batch's result and whether every comparison was decided."""
     from analysis.load import load_study
     from analysis.report import study_decisions, test_matrix
-    from analysis.sequential import planned_looks, read_log, write_log
+    from analysis.sequential import planned_looks
     from analysis.tables import cells_table
 
     merged = check_study(results_root, spec)
@@ -50,11 +51,11 @@ def grow_until_decided(
     if max_seeds < len(seeds):
         raise UsageError(f"--max-seeds {max_seeds} is below the study's {len(seeds)} seeds")
     looks = planned_looks(len(seeds), batch, max_seeds)
-    directory = results_root / spec.name
-    log = read_log(directory) or {"history": []}
+    store = StudyStore.of(results_root, spec)
+    log = store.read_log() or {"history": []}
     for name, given in (("control", control), ("rope", rope)):
         if given is not None and log.get(name) not in (None, given):
-            raise UsageError(f"{directory} was grown with {name} {log[name]!r}; keep it")
+            raise UsageError(f"{store} was grown with {name} {log[name]!r}; keep it")
     # A resumed run keeps the largest plan any run of this study made (the stricter rule).
     log["looks"] = max(int(log.get("looks", 1)), len(looks))
     log.update(batch=batch, max_seeds=max_seeds)
@@ -65,8 +66,8 @@ def grow_until_decided(
         result = run(replace(spec, seeds=tuple(seeds)))
         if result.failed:
             return result, False
-        write_log(directory, log)  # the report and the decisions below read the plan from it
-        study = load_study(directory)
+        store.write_log(log)  # the report and the decisions below read the plan from it
+        study = load_study(store.directory)
         found = study_decisions(
             study, test_matrix(study, cells_table(study)), control, rope, plan=False
         )
@@ -77,7 +78,7 @@ def grow_until_decided(
                 "decisions": dict(zip(found.primary["a"], found.primary["decision"], strict=True)),
             }
         )
-        write_log(directory, log)
+        store.write_log(log)
         decided = int((found.primary["decision"] != "undecided").sum())
         say(
             f"{len(seeds)} seeds: {decided} of {len(found.primary)} comparisons with "

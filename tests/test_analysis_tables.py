@@ -13,77 +13,16 @@ from analysis.document import design_text
 from analysis.load import SkippedRecordWarning, load_study
 from analysis.report import analyse
 from analysis.tables import best_so_far_curves, curve_bands, within
-from study.records import write_record
-
-
-def _record(strategy: str, seed: int, values: list[float], direction: str = "min") -> dict:
-    """A minimal valid record whose evaluations score ``values`` at full fidelity."""
-    metric = "rmse" if direction == "min" else "accuracy"
-    evaluations = [
-        {
-            "index": i,
-            "config": {"lr": 0.01 * (i + 1)},
-            "fidelity_epochs": 2,
-            "charged_epochs": 2,
-            "cost": 1.0,
-            "cumulative_cost": float(i + 1),
-            "score": v if direction == "min" else -v,
-            "metrics": {metric: v},
-            "fold_metrics": {metric: [v]},
-            "epochs_run": 2,
-            "best_epoch": 2.0,
-            "fit_seconds": 1.0,
-            "overhead_seconds": 0.5,
-            "status": "ok",
-            "error": None,
-        }
-        for i, v in enumerate(values)
-    ]
-    best = min(values) if direction == "min" else max(values)
-    return {
-        "study": "toy",
-        "strategy": strategy,
-        "seed": seed,
-        "spec": {"name": "toy", "strategies": [], "seeds": [], "budget": len(values)},
-        "objective_metric": metric,
-        "metric_directions": {metric: direction},
-        "evaluations": evaluations,
-        "incumbent": {
-            "index": values.index(best),
-            "config": {},
-            "score": best,
-            "metrics": {metric: best},
-        },
-        "test": {"metrics": {metric: best + 0.1}, "epochs": 2, "fit_seconds": 1.0, "status": "ok"},
-        "budget": {
-            "evaluations": len(values),
-            "max_epochs": 2,
-            "budget_epochs": 2 * len(values),
-            "spent_epochs": 2 * len(values),
-            "used_fraction": 1.0,
-            "overshoot_epochs": 0,
-            "refused_epochs": 0,
-            "stop_reason": "strategy finished",
-        },
-        "timings": {
-            "search_seconds": 2.0,
-            "train_seconds": 1.0,
-            "overhead_seconds": 1.0,
-            "final_fit_seconds": 1.0,
-            "wall_seconds": 3.0,
-        },
-        "environment": {},
-    }
+from study.store import StudyStore
+from tests.fakes import toy_record
 
 
 def write_toy(
     directory: Path, cells: dict[tuple[str, int], list[float]], direction: str = "min"
 ) -> Path:
+    store = StudyStore(directory)
     for (strategy, seed), values in cells.items():
-        write_record(
-            directory / "cells" / f"{strategy}-seed{seed}.json",
-            _record(strategy, seed, values, direction),
-        )
+        store.write_cell(toy_record(strategy, seed, values, direction))
     return directory
 
 
@@ -134,14 +73,15 @@ def test_bands_are_median_and_quartiles_over_seeds(tmp_path: Path) -> None:
 
 def test_corrupt_records_are_skipped_with_a_warning(tmp_path: Path) -> None:
     write_toy(tmp_path, {("a", 0): [1.0, 2.0], ("b", 0): [2.0, 1.0]})
-    (tmp_path / "cells" / "broken-seed0.json").write_text('{"truncated": ')
-    edited = tmp_path / "cells" / "b-seed0.json"
+    store = StudyStore(tmp_path)
+    store.cell_path("broken", 0).write_text('{"truncated": ')
+    edited = store.cell_path("b", 0)
     data = json.loads(edited.read_text())
     data["test"]["metrics"]["rmse"] = 0.0
     edited.write_text(json.dumps(data))
     with pytest.warns(SkippedRecordWarning) as caught:
         study = load_study(tmp_path)
-    assert [r["strategy"] for r in study.records] == ["a"]
+    assert [r.strategy for r in study.records] == ["a"]
     assert len(study.skipped) == 2
     assert any("checksum" in str(w.message) for w in caught)
 
@@ -159,11 +99,14 @@ def test_report_from_a_real_smoke_study(reported_study: Path) -> None:
     evaluations = pd.read_csv(study_copy / "tables" / "evaluations.csv")
     cells = pd.read_csv(study_copy / "tables" / "cells.csv")
     comparison = pd.read_csv(study_copy / "tables" / "comparison.csv")
-    records = [json.loads(p.read_text()) for p in (study_copy / "cells").glob("*.json")]
-    assert len(evaluations) == sum(len(r["evaluations"]) for r in records)
-    spec = json.loads((study_copy / "spec.json").read_text())
-    assert len(cells) == len(records) == len(spec["strategies"]) * len(spec["seeds"])
-    assert set(comparison["strategy"]) == set(spec["strategies"])
+    store = StudyStore(study_copy)
+    records, skipped = store.records()
+    assert not skipped
+    assert len(evaluations) == sum(len(r.evaluations) for r in records)
+    spec = store.read_spec()
+    assert spec is not None
+    assert len(cells) == len(records) == len(spec.strategies) * len(spec.seeds)
+    assert set(comparison["strategy"]) == set(spec.strategies)
     for column in (
         "test_rmse_median",
         "test_r2_median",
@@ -230,13 +173,15 @@ def test_every_figure_and_a_self_contained_report(reported_study: Path) -> None:
 
 
 def test_missing_cells_are_named_and_the_rest_analysed(study_copy: Path) -> None:
-    (study_copy / "cells" / "kt_hyperband-seed1.json").unlink()
+    store = StudyStore(study_copy)
+    store.cell_path("kt_hyperband", 1).unlink()
     assert main(["tables", str(study_copy)]) == 0
     result = analyse(load_study(study_copy))
     assert "Incomplete: missing kt_hyperband seed 1" in design_text(result.significance)
     assert result.significance.design.complete_seeds == [0]
     missing = pd.read_csv(study_copy / "tables" / "missing_cells.csv")
     assert missing.to_dict("records") == [{"strategy": "kt_hyperband", "seed": 1}]
-    spec = json.loads((study_copy / "spec.json").read_text())
-    expected_cells = len(spec["strategies"]) * len(spec["seeds"]) - 1
+    spec = store.read_spec()
+    assert spec is not None
+    expected_cells = len(spec.strategies) * len(spec.seeds) - 1
     assert len(pd.read_csv(study_copy / "tables" / "cells.csv")) == expected_cells

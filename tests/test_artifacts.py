@@ -15,13 +15,15 @@ import keras
 import numpy as np
 import pytest
 
-from study.artifacts import PENDING_MODEL, sha256_file
+from study.artifacts import sha256_file
 from study.best import best_report
+from study.cell import ComputedCell, compute_cell
 from study.cli import main
 from study.problems import get_problem
-from study.records import read_record
-from study.runner import cell_path, check_study, compute_cell, open_study, write_cell
+from study.records import Artifacts
+from study.runner import check_study, open_study, write_cell
 from study.settings import ProtocolSettings, StudySpec
+from study.store import StudyStore
 from study.strategies import STRATEGIES
 from tests.conftest import run_command
 
@@ -38,53 +40,55 @@ REGRESSION = StudySpec(
 
 
 @pytest.fixture(scope="module")
-def computed() -> dict:
+def computed() -> ComputedCell:
     """One regression cell computed as a worker computes it: a record, nothing written."""
     return compute_cell(REGRESSION, "baseline", 2)
 
 
-def test_worker_record_carries_the_model_to_the_driver(computed: dict, tmp_path: Path) -> None:
+def test_worker_record_carries_the_model_to_the_driver(
+    computed: ComputedCell, tmp_path: Path
+) -> None:
     # Through pickle, as from a worker process or a Dask machine that cannot see the disk.
-    record = pickle.loads(pickle.dumps(computed))
-    assert isinstance(record[PENDING_MODEL], bytes)
+    received = pickle.loads(pickle.dumps(computed))
+    assert isinstance(received.model, bytes)
     assert not list(tmp_path.iterdir())
-    directory = open_study(tmp_path, REGRESSION)
-    written = write_cell(directory, REGRESSION, record)
-    path = cell_path(directory, "baseline", 2)
-    model_file = path.with_suffix(".keras")
-    assert PENDING_MODEL not in written and PENDING_MODEL not in read_record(path)
-    entry = read_record(path)["artifacts"]["model"]
-    assert entry["file"] == model_file.name == "baseline-seed2.keras"
-    assert entry["sha256"] == sha256_file(model_file)
-    assert entry["size_bytes"] == model_file.stat().st_size
+    store = open_study(tmp_path, REGRESSION)
+    written = write_cell(store, REGRESSION, received)
+    path = store.cell_path("baseline", 2)
+    model_file = store.model_path("baseline", 2)
+    assert store.read(path).to_json() == written.to_json()
+    entry = written.artifacts.model
+    assert entry is not None
+    assert entry.file == model_file.name == "baseline-seed2.keras"
+    assert entry.sha256 == sha256_file(model_file)
+    assert entry.size_bytes == model_file.stat().st_size
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name, model_file.name]
 
 
 def test_saved_model_loads_safely_and_reproduces_the_test_score(
-    computed: dict, tmp_path: Path
+    computed: ComputedCell, tmp_path: Path
 ) -> None:
-    directory = open_study(tmp_path, REGRESSION)
-    write_cell(directory, REGRESSION, dict(computed))
-    record = read_record(cell_path(directory, "baseline", 2))
-    model = keras.models.load_model(
-        cell_path(directory, "baseline", 2).with_suffix(".keras"), safe_mode=True
-    )
+    store = open_study(tmp_path, REGRESSION)
+    write_cell(store, REGRESSION, computed)
+    record = store.load_cell("baseline", 2)
+    assert record is not None and record.incumbent is not None
+    model = keras.models.load_model(store.model_path("baseline", 2), safe_mode=True)
     # Raw feature rows in: the standardisation is part of the saved model.
     evaluator = get_problem("california_mlp").make_evaluator(REGRESSION.protocol, 2)
     predicted = model.predict(evaluator.X_test.astype(np.float32), verbose=0).reshape(-1)
     rmse = math.sqrt(float(np.mean((predicted - evaluator.y_test) ** 2)))
-    assert rmse == pytest.approx(record["test"]["metrics"]["rmse"], rel=1e-4)
-    assert record["incumbent"]["config"] == record["evaluations"][0]["config"]
+    assert rmse == pytest.approx(record.test.metrics["rmse"], rel=1e-4)
+    assert record.incumbent.config == record.evaluations[0].config
 
 
 def test_models_are_not_saved_unless_asked(tmp_path: Path) -> None:
     spec = dataclasses.replace(REGRESSION, save_models=False)
-    record = compute_cell(spec, "baseline", 2)
-    assert PENDING_MODEL not in record and record["artifacts"] == {"model": None}
-    directory = open_study(tmp_path, spec)
-    write_cell(directory, spec, record)
-    assert not list((directory / "cells").glob("*.keras"))
-    code = main(["best", str(directory), "--export", str(tmp_path / "x.keras")])
+    computed = compute_cell(spec, "baseline", 2)
+    assert computed.model is None and computed.record.artifacts == Artifacts(model=None)
+    store = open_study(tmp_path, spec)
+    write_cell(store, spec, computed)
+    assert not store.model_path("baseline", 2).exists()
+    code = main(["best", str(store), "--export", str(tmp_path / "x.keras")])
     assert code == 2  # a clear error: no model was saved
 
 
@@ -96,8 +100,8 @@ def test_output_settings_leave_the_fingerprint_alone(tmp_path: Path) -> None:
     old = neither.to_dict()
     del old["save_models"], old["tensorboard"]
     assert StudySpec.from_dict(old) == neither
-    (tmp_path / "saved").mkdir()
-    (tmp_path / "saved" / "spec.json").write_text(json.dumps(old))
+    StudyStore.of(tmp_path, neither).directory.mkdir()
+    StudyStore.of(tmp_path, neither).spec_path.write_text(json.dumps(old))
     assert check_study(tmp_path, both).save_models is True
 
 
@@ -130,9 +134,10 @@ def test_best_names_each_strategy_and_the_winner(
         ]
     )
     assert done.returncode == 0, done.stderr
-    records = [read_record(p) for p in (classification_study / "cells").glob("*.json")]
+    records, skipped = StudyStore(classification_study).records()
+    assert not skipped
     medians = {
-        s: statistics.median(r["test"]["metrics"]["roc_auc"] for r in records if r["strategy"] == s)
+        s: statistics.median(r.test.metrics["roc_auc"] for r in records if r.strategy == s)
         for s in STRATEGIES
     }
     winner = min(sorted(medians), key=lambda s: -medians[s])  # higher is better
@@ -154,7 +159,7 @@ def test_export_refuses_a_damaged_model(classification_study: Path, tmp_path: Pa
     shutil.copytree(classification_study, study, ignore=shutil.ignore_patterns("tensorboard"))
     winner = best_report(study).winner
     assert winner.model is not None
-    (study / "cells" / winner.model.name).write_bytes(b"truncated")
+    winner.model.write_bytes(b"truncated")
     assert main(["best", str(study), "--export", str(tmp_path / "w.keras")]) == 2
     assert not (tmp_path / "w.keras").exists()
 
@@ -182,22 +187,24 @@ def _events(run: Path) -> tuple[dict, dict]:
 
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_tensorboard_has_one_run_per_evaluation(classification_study: Path, strategy: str) -> None:
-    record = read_record(cell_path(classification_study, strategy, 0))
-    cell_dir = classification_study / "tensorboard" / f"{strategy}-seed0"
+    store = StudyStore(classification_study)
+    record = store.load_cell(strategy, 0)
+    assert record is not None
+    cell_dir = store.tensorboard_cell_dir(strategy, 0)
     runs = sorted(p for p in cell_dir.iterdir() if p.is_dir())
-    assert [r.name for r in runs] == [f"{e['index']:04d}" for e in record["evaluations"]]
-    for run, e in zip(runs, record["evaluations"], strict=True):
+    assert runs == [store.tensorboard_run_dir(strategy, 0, e.index) for e in record.evaluations]
+    for run, e in zip(runs, record.evaluations, strict=True):
         hparams, scalars = _events(run)
         for name in ("n_hidden", "n_neurons", "learning_rate", "optimizer"):
-            assert hparams[name] == pytest.approx(e["config"][name])
+            assert hparams[name] == pytest.approx(e.config[name])
         assert hparams["strategy"] == strategy and hparams["seed"] == 0
-        assert hparams["fidelity_epochs"] == e["fidelity_epochs"]
-        assert hparams["status"] == e["status"]
-        for metric, value in e["metrics"].items():
-            if value is not None:
+        assert hparams["fidelity_epochs"] == e.fidelity_epochs
+        assert hparams["status"] == e.status
+        for metric, value in e.metrics.items():
+            if math.isfinite(value):
                 assert scalars[f"validation/{metric}"].value == pytest.approx(value, rel=1e-6)
-                assert scalars[f"validation/{metric}"].step == e["epochs_run"]
-        assert scalars["score"].value == pytest.approx(e["score"], rel=1e-6)
+                assert scalars[f"validation/{metric}"].step == e.epochs_run
+        assert scalars["score"].value == pytest.approx(e.score, rel=1e-6)
 
 
 def test_tensorboard_experiment_lists_every_column(classification_study: Path) -> None:

@@ -15,7 +15,7 @@ from filelock import FileLock
 from study.cli import main
 from study.errors import UsageError
 from study.profiles import get_profile
-from study.runner import LOCK_FILE, open_study
+from study.runner import open_study
 from study.space import Float, Int
 
 TINY = ["--profile", "smoke", "--strategies", "random_search", "--seeds", "1", "--budget", "1"]
@@ -143,8 +143,8 @@ def test_a_second_run_on_a_locked_study_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = get_profile("smoke").with_overrides(strategies=("random_search",), budget=1)
-    directory = open_study(tmp_path, spec)
-    with FileLock(directory / LOCK_FILE, timeout=0):
+    store = open_study(tmp_path, spec)
+    with FileLock(store.lock_path, timeout=0):
         argv = ["run", *TINY, "--results", str(tmp_path)]
         assert "in use by another run of this study" in refused(argv, tmp_path, capsys)
 

@@ -19,13 +19,16 @@ from study.mlp.classification import (
 )
 from study.mlp.data import Dataset
 from study.problems import CLASSIFICATION_METRICS, get_problem
-from study.records import read_record
+from study.records import CellRecord
 from study.settings import ProtocolSettings
+from study.store import StudyStore
 from study.strategies import STRATEGIES
 
 
-def _records(directory: Path) -> dict[str, dict]:
-    return {p.stem.split("-seed")[0]: read_record(p) for p in (directory / "cells").glob("*.json")}
+def _records(directory: Path) -> dict[str, CellRecord]:
+    records, skipped = StudyStore(directory).records()
+    assert not skipped
+    return {r.strategy: r for r in records}
 
 
 def test_metrics_match_hand_computed_values() -> None:
@@ -119,25 +122,25 @@ def test_log_loss_objective_scores_the_log_loss() -> None:
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_every_strategy_runs_unchanged(classification_study: Path, strategy: str) -> None:
     record = _records(classification_study)[strategy]
-    assert record["objective_metric"] == "roc_auc"
-    assert record["metric_directions"]["roc_auc"] == "max"
-    budget = record["budget"]
-    assert budget["spent_epochs"] <= budget["budget_epochs"]
-    assert budget["overshoot_epochs"] == 0
-    assert record["evaluations"]
-    for e in record["evaluations"]:
+    assert record.objective_metric == "roc_auc"
+    assert record.metric_directions["roc_auc"] == "max"
+    budget = record.budget
+    assert budget.spent_epochs <= budget.budget_epochs
+    assert budget.overshoot_epochs == 0
+    assert record.evaluations
+    for e in record.evaluations:
         # The lab space holds no config Keras cannot train: "failed" would be a harness bug.
-        assert e["status"] in ("ok", "pruned", "diverged"), e.get("error")
-        assert math.isfinite(e["score"])
-        if e["status"] in ("ok", "pruned") and e["metrics"]["roc_auc"] is not None:
+        assert e.status in ("ok", "pruned", "diverged"), e.error
+        assert math.isfinite(e.score)
+        if e.status in ("ok", "pruned") and math.isfinite(e.metrics["roc_auc"]):
             # What the strategy minimised is 1 − AUC: the maximised metric as a loss.
-            assert e["score"] == pytest.approx(1.0 - e["metrics"]["roc_auc"])
-    assert record["test"]["status"] == "ok"
-    assert set(record["test"]["metrics"]) == set(CLASSIFICATION_METRICS)
+            assert e.score == pytest.approx(1.0 - e.metrics["roc_auc"])
+    assert record.test.status == "ok"
+    assert set(record.test.metrics) == set(CLASSIFICATION_METRICS)
     # Scored on the stratified test split (a few epochs of SGD may not beat chance).
     for name in CLASSIFICATION_METRICS:
-        assert record["test"]["metrics"][name] >= 0.0
-    assert record["test"]["metrics"]["accuracy"] <= 1.0
+        assert record.test.metrics[name] >= 0.0
+    assert record.test.metrics["accuracy"] <= 1.0
 
 
 def test_report_reads_directions_from_the_records(

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from study.problems import PROBLEMS, function_problem
-from study.records import read_record
-from study.runner import cell_path, open_study, run_cell
+from study.records import CellRecord
+from study.runner import open_study, run_cell
 from study.settings import ProtocolSettings, StudySpec
 from study.space import SPACES, Float, Int, SearchSpace
 from study.strategies import STRATEGIES
@@ -65,7 +64,7 @@ def _expected_status(config: dict[str, Any]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., dict[str, Any]]]:
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., CellRecord]]:
     root = tmp_path_factory.mktemp("conformance")
     done: dict[tuple[Any, ...], dict[str, Any]] = {}
     with pytest.MonkeyPatch.context() as patch:
@@ -99,16 +98,16 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., dict
                     budget=budget,
                     protocol=ProtocolSettings(max_epochs=MAX_EPOCHS),
                 )
-                directory = open_study(root, spec)
-                run_cell(spec, strategy, seed, directory)
+                store = open_study(root, spec)
+                run_cell(spec, strategy, seed, store)
                 # Read back from disk: the contract is about what the record says.
-                done[key] = read_record(cell_path(Path(directory), strategy, seed))
+                done[key] = store.read(store.cell_path(strategy, seed))
             return done[key]
 
         yield run_one
 
 
-def _cells(run: Callable[..., dict[str, Any]], strategy: str) -> list[dict[str, Any]]:
+def _cells(run: Callable[..., CellRecord], strategy: str) -> list[CellRecord]:
     return [
         run(strategy, "branin", "branin", 0),
         run(strategy, "branin", "branin", 1),
@@ -118,10 +117,10 @@ def _cells(run: Callable[..., dict[str, Any]], strategy: str) -> list[dict[str, 
     ]
 
 
-def _sequence(record: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _sequence(record: CellRecord) -> list[tuple[Any, ...]]:
     return [
-        (e["config"], e["fidelity_epochs"], e["charged_epochs"], e["score"], e["status"])
-        for e in record["evaluations"]
+        (e.config, e.fidelity_epochs, e.charged_epochs, e.score, e.status)
+        for e in record.evaluations
     ]
 
 
@@ -129,85 +128,83 @@ STRATEGY_NAMES = sorted(STRATEGIES)
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_budget_never_exceeded_and_used(run: Callable[..., dict[str, Any]], strategy: str) -> None:
+def test_budget_never_exceeded_and_used(run: Callable[..., CellRecord], strategy: str) -> None:
     for record in _cells(run, strategy):
-        budget = record["budget"]
-        evaluations = record["evaluations"]
-        charged = sum(e["charged_epochs"] for e in evaluations)
-        assert charged == budget["spent_epochs"] <= budget["budget_epochs"]
-        assert budget["overshoot_epochs"] == 0
-        full = sum(1 for e in evaluations if e["charged_epochs"] == MAX_EPOCHS)
-        assert full <= budget["evaluations"]
-        assert sum(e["cost"] for e in evaluations) <= budget["evaluations"] + 1e-9
-        assert budget["stop_reason"]
+        budget = record.budget
+        evaluations = record.evaluations
+        charged = sum(e.charged_epochs for e in evaluations)
+        assert charged == budget.spent_epochs <= budget.budget_epochs
+        assert budget.overshoot_epochs == 0
+        full = sum(1 for e in evaluations if e.charged_epochs == MAX_EPOCHS)
+        assert full <= budget.evaluations
+        assert sum(e.cost for e in evaluations) <= budget.evaluations + 1e-9
+        assert budget.stop_reason
         if strategy == "baseline":
             assert len(evaluations) == 1
-            assert budget["stop_reason"] == BASELINE_STOP
+            assert budget.stop_reason == BASELINE_STOP
         else:
-            assert budget["used_fraction"] >= 0.9, budget
+            assert budget.used_fraction >= 0.9, budget
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_same_seed_repeats_and_seeds_differ(
-    run: Callable[..., dict[str, Any]], strategy: str
-) -> None:
+def test_same_seed_repeats_and_seeds_differ(run: Callable[..., CellRecord], strategy: str) -> None:
     first = run(strategy, "branin", "branin", 0)
     again = run(strategy, "branin", "branin", 0, repeat=1)
     other = run(strategy, "branin", "branin", 1)
     assert _sequence(first) == _sequence(again)
-    assert first["incumbent"] == again["incumbent"]
+    assert first.incumbent == again.incumbent
     assert _sequence(first) != _sequence(other)
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 def test_every_evaluation_recorded_with_fidelity_and_timings(
-    run: Callable[..., dict[str, Any]], strategy: str
+    run: Callable[..., CellRecord], strategy: str
 ) -> None:
     for record in _cells(run, strategy):
-        evaluations = record["evaluations"]
+        evaluations = record.evaluations
         assert evaluations
         cumulative = 0.0
         for i, e in enumerate(evaluations):
-            assert e["index"] == i
-            assert 1 <= e["charged_epochs"] <= e["fidelity_epochs"] <= MAX_EPOCHS
-            cumulative += e["cost"]
-            assert e["cumulative_cost"] == pytest.approx(cumulative)
-            assert e["fit_seconds"] >= 0.0 and e["overhead_seconds"] >= 0.0
-            assert e["status"] in ("ok", "diverged", "failed", "pruned")
-            if e["status"] == "pruned":
-                assert e["charged_epochs"] == e["epochs_run"] < e["fidelity_epochs"]
-        timings = record["timings"]
-        assert timings["train_seconds"] == pytest.approx(sum(e["fit_seconds"] for e in evaluations))
-        assert timings["overhead_seconds"] >= sum(e["overhead_seconds"] for e in evaluations)
-        assert timings["search_seconds"] >= timings["train_seconds"]
+            assert e.index == i
+            assert 1 <= e.charged_epochs <= e.fidelity_epochs <= MAX_EPOCHS
+            cumulative += e.cost
+            assert e.cumulative_cost == pytest.approx(cumulative)
+            assert e.fit_seconds >= 0.0 and e.overhead_seconds >= 0.0
+            assert e.status in ("ok", "diverged", "failed", "pruned")
+            if e.status == "pruned":
+                assert e.charged_epochs == e.epochs_run < e.fidelity_epochs
+        timings = record.timings
+        assert timings.train_seconds == pytest.approx(sum(e.fit_seconds for e in evaluations))
+        assert timings.overhead_seconds >= sum(e.overhead_seconds for e in evaluations)
+        assert timings.search_seconds >= timings.train_seconds
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
 def test_failures_recorded_with_finite_penalty_and_study_continues(
-    run: Callable[..., dict[str, Any]], strategy: str
+    run: Callable[..., CellRecord], strategy: str
 ) -> None:
     statuses: list[str] = []
     for space in ("lab", "extended"):
         record = run(strategy, f"standin_{space}", space, 0)
-        evaluations = record["evaluations"]
-        statuses += [e["status"] for e in evaluations]
+        evaluations = record.evaluations
+        statuses += [e.status for e in evaluations]
         for e in evaluations:
-            assert e["status"] in _expected_status(e["config"]), e
-            assert math.isfinite(e["score"])
-            if e["status"] in ("failed", "diverged"):
-                assert e["score"] == STANDIN_PENALTY
-            if e["status"] == "failed":
-                assert "injected failure" in e["error"]
+            assert e.status in _expected_status(e.config), e
+            assert math.isfinite(e.score)
+            if e.status in ("failed", "diverged"):
+                assert e.score == STANDIN_PENALTY
+            if e.status == "failed":
+                assert "injected failure" in e.error
         if strategy != "baseline":
-            assert any(e["status"] in ("ok", "pruned") for e in evaluations)
-            assert _expected_status(record["incumbent"]["config"]) == {"ok", "pruned"}
-            assert record["test"]["status"] == "ok"
+            assert any(e.status in ("ok", "pruned") for e in evaluations)
+            assert _expected_status(record.incumbent.config) == {"ok", "pruned"}
+            assert record.test.status == "ok"
     # Half the stand-ins' configs fail, so every strategy meets some within its budget.
     assert {"failed", "diverged"} & set(statuses)
 
 
 @pytest.mark.parametrize("strategy", STRATEGY_NAMES)
-def test_configs_stay_inside_each_space(run: Callable[..., dict[str, Any]], strategy: str) -> None:
+def test_configs_stay_inside_each_space(run: Callable[..., CellRecord], strategy: str) -> None:
     for problem, space in (
         ("branin", "branin"),
         ("standin_lab", "lab"),
@@ -219,12 +216,12 @@ def test_configs_stay_inside_each_space(run: Callable[..., dict[str, Any]], stra
             # The lab's hand-picked config, even where it lies outside a searched range
             # (it uses no L2 penalty, below the extended space's log range).
             defaults = SPACES[space].config(SPACES[space].default_values())
-            assert [e["config"] for e in record["evaluations"]] == [defaults]
+            assert [e.config for e in record.evaluations] == [defaults]
             continue
         params = SPACES[space].params
-        for e in record["evaluations"]:
+        for e in record.evaluations:
             for p in params:
-                value = e["config"][p.name]
+                value = e.config[p.name]
                 if hasattr(p, "choices"):
                     assert value in p.choices
                 else:

@@ -4,13 +4,11 @@ loopback, a driver killed with SIGKILL, a worker killed mid-cell, corrupt record
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +28,10 @@ from study.execution import (
     thread_environment,
 )
 from study.profiles import get_profile
-from study.records import (
-    CorruptRecord,
-    CorruptRecordWarning,
-    read_record,
-    reproducible_part,
-    write_record,
-)
-from study.runner import cell_path, load_finished, pending_cells, run_study
+from study.records import reproducible_part
+from study.runner import pending_cells, run_study
 from study.settings import StudySpec
+from study.store import StudyStore
 
 # Two tiny cells (about 5 s each here) under two strategies that use different libraries.
 CLI_SPEC = [
@@ -52,10 +45,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def records(directory: Path) -> dict[str, dict[str, Any]]:
-    return {
-        p.name: reproducible_part(read_record(p))
-        for p in sorted((directory / "cells").glob("*.json"))
-    }
+    """Each cell's reproducible part, by cell file name."""
+    store = StudyStore(directory)
+    return {p.name: reproducible_part(store.read(p)) for p in store.record_paths()}
 
 
 @pytest.fixture(scope="module")
@@ -210,45 +202,7 @@ def test_a_worker_killed_mid_cell_is_reported_and_retried_up_to_the_limit(
     assert records(result.directory) == {
         "random_search-seed0.json": reference["random_search-seed0.json"]
     }
-    assert pending_cells(result.directory, SPEC) == [("skopt_bayes", 0)]
-
-
-def test_a_corrupt_record_is_moved_aside_and_only_its_cell_reruns(
-    reference: dict[str, dict[str, Any]], reference_dir: Path, tmp_path: Path
-) -> None:
-    directory = tmp_path / SPEC.name
-    shutil.copytree(reference_dir, directory)
-    broken = cell_path(directory, "skopt_bayes", 0)
-    intact = cell_path(directory, "random_search", 0)
-    intact_bytes = intact.read_bytes()
-    broken.write_bytes(broken.read_bytes()[:-200])  # truncated mid-write, say
-
-    with pytest.warns(CorruptRecordWarning, match="not readable JSON"):
-        assert pending_cells(directory, SPEC) == [("skopt_bayes", 0)]
-    assert not broken.exists()
-    assert len(list(broken.parent.glob("skopt_bayes-seed0.json.corrupt-*"))) == 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the intact record reads without a warning
-        assert load_finished(directory, "random_search", 0) is not None
-
-    rerun = run_study(SPEC, tmp_path, InProcess())
-    assert rerun.finished == [("skopt_bayes", 0)]
-    assert intact.read_bytes() == intact_bytes
-    assert records(directory) == reference
-
-
-def test_records_are_checked_for_schema_and_checksum(tmp_path: Path) -> None:
-    path = tmp_path / "cell.json"
-    record = {k: None for k in ("study", "strategy", "seed", "spec", "incumbent", "budget")}
-    record |= {"evaluations": [], "test": {}, "timings": {}, "environment": {}}
-    write_record(path, record)
-    assert read_record(path)["seed"] is None
-    path.write_text(path.read_text().replace('"seed": null', '"seed": 3'))
-    with pytest.raises(CorruptRecord, match="checksum mismatch"):
-        read_record(path)
-    path.write_text('{"study": "tiny"}')
-    with pytest.raises(CorruptRecord, match="missing"):
-        read_record(path)
+    assert pending_cells(StudyStore(result.directory), SPEC) == [("skopt_bayes", 0)]
 
 
 def test_workers_run_one_thread_unless_omp_num_threads_says_otherwise(

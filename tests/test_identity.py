@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from study.errors import UsageError
-from study.records import read_record
-from study.runner import cell_path, run_study
+from study.runner import run_study
 from study.settings import ProtocolSettings, StudySpec, spec_differences
 from study.space import SPACES, Int, SearchSpace
 from study.specfile import resolve_spec
+from study.store import StudyStore
 from study.strategies import STRATEGIES, strategy_settings
 from study.strategies.optuna_samplers import bohb
 
@@ -47,8 +47,9 @@ def edit_bohb_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_spec_and_every_record_carry_the_declarations(tmp_path: Path) -> None:
     directory = run_study(SPEC, tmp_path).directory
     stored = json.loads((directory / "spec.json").read_text())
-    record = read_record(cell_path(directory, "bohb", 0))
-    for spec in (stored, record["spec"]):
+    record = StudyStore(directory).load_cell("bohb", 0)
+    assert record is not None
+    for spec in (stored, record.spec.to_dict()):
         assert SearchSpace.from_declaration(spec["space_declaration"]) == SPACES["branin"]
         assert spec["strategy_settings"]["bohb"]["pruner"] == {
             "class": "HyperbandPruner",
@@ -99,7 +100,7 @@ def test_a_spec_written_before_declarations_were_recorded_still_resumes(tmp_path
     old = json.loads(spec_path.read_text())
     del old["space_declaration"], old["strategy_settings"]
     spec_path.write_text(json.dumps(old))
-    cell_path(directory, "bohb", 1).unlink()
+    StudyStore(directory).cell_path("bohb", 1).unlink()
     assert spec_differences(StudySpec.from_dict(old), both) == []
     assert run_study(both, tmp_path).finished == [("bohb", 1)]
     assert "space_declaration" in json.loads(spec_path.read_text())  # recorded from now on

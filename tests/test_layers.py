@@ -15,12 +15,12 @@ import sys
 import study.ledger, study.problems, study.space, study.settings, study.strategies
 import study.runner, study.records, study.profiles, study.cli, study.estimate
 assert "tensorflow" not in sys.modules, "importing the core loaded TensorFlow"
-from study.runner import compute_cell
+from study.cell import compute_cell
 from study.settings import ProtocolSettings, StudySpec
 spec = StudySpec(name="layers", problem="branin", space="branin", strategies=({strategy!r},),
                  seeds=(0,), budget=4, protocol=ProtocolSettings(max_epochs=3, patience=2))
-record = compute_cell(spec, {strategy!r}, 0)
-assert len(record["evaluations"]) >= 1
+record = compute_cell(spec, {strategy!r}, 0).record
+assert len(record.evaluations) >= 1
 loaded = sorted(m for m in ("tensorflow", "keras", "scikeras") if m in sys.modules)
 assert not loaded, f"a synthetic-problem cell loaded {{loaded}}"
 """

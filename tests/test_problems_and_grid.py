@@ -12,8 +12,7 @@ from sklearn.model_selection import ParameterGrid
 
 from study.errors import UsageError
 from study.problems import PROBLEMS, function_problem, get_problem, register_problem
-from study.records import read_record
-from study.runner import cell_path, open_study, run_cell
+from study.runner import open_study, run_cell
 from study.settings import ProtocolSettings, StudySpec
 from study.space import SPACES, Categorical, Float, Int, SearchSpace
 from study.strategies.scikit_learn import grid_counts
@@ -81,14 +80,14 @@ def test_diabetes_trains_through_the_mlp_protocol(tmp_path: Path) -> None:
         budget=1,
         protocol=ProtocolSettings(max_epochs=2, patience=1),
     )
-    directory = open_study(tmp_path, spec)
-    run_cell(spec, "baseline", 0, directory)
-    record = read_record(cell_path(directory, "baseline", 0))
-    (evaluation,) = record["evaluations"]
-    assert evaluation["status"] == "ok"
-    assert record["objective_metric"] == "rmse"
-    assert set(record["test"]["metrics"]) == {"rmse", "r2"}
-    assert 0 < record["test"]["metrics"]["rmse"] < 3  # target in hundreds: 0.25..3.46
+    store = open_study(tmp_path, spec)
+    run_cell(spec, "baseline", 0, store)
+    record = store.read(store.cell_path("baseline", 0))
+    (evaluation,) = record.evaluations
+    assert evaluation.status == "ok"
+    assert record.objective_metric == "rmse"
+    assert set(record.test.metrics) == {"rmse", "r2"}
+    assert 0 < record.test.metrics["rmse"] < 3  # target in hundreds: 0.25..3.46
 
 
 def test_grid_values_are_centred_and_categoricals_start_at_the_default() -> None:
@@ -139,5 +138,5 @@ def test_keras_tuner_leaves_no_trial_files(tmp_path: Path, monkeypatch: pytest.M
     directory = open_study(tmp_path / "results", spec)
     for strategy in spec.strategies:
         record = run_cell(spec, strategy, 0, directory)
-        assert record["budget"]["used_fraction"] == 1.0
+        assert record.budget.used_fraction == 1.0
     assert list(scratch.iterdir()) == []

@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import io
 import itertools
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from study.cell import compute_cell
 from study.events import CellFailed, CellFinished, CellStarted, EvaluationDone, Event
 from study.execution import LocalPool
 from study.ledger import Evaluation, Objective
 from study.progress import CellLine, StudyProgress
-from study.records import reproducible_part
-from study.runner import compute_cell, run_study
+from study.records import CellRecord, reproducible_part
+from study.runner import run_study
 from study.settings import ProtocolSettings, StudySpec
 from study.space import SPACES
-from tests.fakes import FakeEvaluator
+from tests.fakes import FakeEvaluator, toy_record
 
 VALUES = {"n_hidden": 1, "n_neurons": 50, "learning_rate": 1e-3, "optimizer": "adam"}
 BRANIN = StudySpec(
@@ -56,15 +57,15 @@ def test_a_cell_reports_each_evaluation_and_its_record_is_unchanged() -> None:
     fractions = {}
     for strategy in BRANIN.strategies:
         heard: list[EvaluationDone] = []
-        with_hook = compute_cell(BRANIN, strategy, 0, heard.append)
-        without = compute_cell(BRANIN, strategy, 0)
+        with_hook = compute_cell(BRANIN, strategy, 0, heard.append).record
+        without = compute_cell(BRANIN, strategy, 0).record
         assert reproducible_part(with_hook) == reproducible_part(without)
-        evaluations = with_hook["evaluations"]
+        evaluations = with_hook.evaluations
         assert [e.index for e in heard] == list(range(len(evaluations)))
-        assert [e.used for e in heard] == [e["cumulative_cost"] for e in evaluations]
+        assert [e.used for e in heard] == [e.cumulative_cost for e in evaluations]
         assert all(a.used < b.used for a, b in itertools.pairwise(heard))
         assert {(e.cell, e.budget, e.metric) for e in heard} == {((strategy, 0), 4, "value")}
-        assert heard[-1].best == with_hook["incumbent"]["metrics"]["value"]
+        assert heard[-1].best == with_hook.validation()
         fractions[strategy] = any(e.used != int(e.used) for e in heard)
     # Hyperband trains most configurations for a fraction of the epochs; TPE trains fully.
     assert fractions == {"kt_hyperband": True, "optuna_tpe": False}
@@ -78,9 +79,9 @@ def test_evaluations_arrive_from_spawned_worker_processes(tmp_path: Path) -> Non
     for cell, record in finished.items():
         heard = [e for e in events if isinstance(e, EvaluationDone) and e.cell == cell]
         # Every evaluation, in order, before the cell's result.
-        assert [e.index for e in heard] == list(range(len(record["evaluations"])))
+        assert [e.index for e in heard] == list(range(len(record.evaluations)))
         assert [(e.used, e.status) for e in heard] == [
-            (r["cumulative_cost"], r["status"]) for r in record["evaluations"]
+            (r.cumulative_cost, r.status) for r in record.evaluations
         ]
         assert events.index(heard[-1]) < next(
             i for i, e in enumerate(events) if isinstance(e, CellFinished) and e.cell == cell
@@ -95,16 +96,15 @@ def _done(cell: tuple[str, int], index: int, used: float, best: float | None) ->
     return EvaluationDone(cell, index, used, 2, "ok", "rmse", best)
 
 
-def _record(strategy: str, seed: int, spent_epochs: int) -> dict[str, Any]:
-    return {
-        "strategy": strategy,
-        "seed": seed,
-        "objective_metric": "rmse",
-        "evaluations": [{}, {}],
-        "test": {"metrics": {"rmse": 0.5}},
-        "timings": {"wall_seconds": 42.0},
-        "budget": {"spent_epochs": spent_epochs, "max_epochs": 10},
-    }
+def _record(strategy: str, seed: int, spent_epochs: int) -> CellRecord:
+    """Two evaluations, test rmse 0.5, 42 s, ``spent_epochs`` of 10-epoch evaluations."""
+    record = toy_record(strategy, seed, [0.6, 0.4])
+    return replace(
+        record,
+        test=replace(record.test, metrics={"rmse": 0.5}),
+        timings=replace(record.timings, wall_seconds=42.0),
+        budget=replace(record.budget, spent_epochs=spent_epochs, max_epochs=10),
+    )
 
 
 class Clock:

@@ -103,8 +103,8 @@ def test_every_strategy_path_scores_a_config_identically(
     expected = make(7).evaluate(pinned_config, epochs=TINY.max_epochs).score
     for strategy in spec.strategies:
         record = run_cell(spec, strategy, 7, directory)
-        full = [e for e in record["evaluations"] if e["fidelity_epochs"] == TINY.max_epochs]
+        full = [e for e in record.evaluations if e.fidelity_epochs == TINY.max_epochs]
         assert full, f"{strategy} made no full-fidelity evaluation"
         for evaluation in full:
-            assert evaluation["config"] == pinned_config
-            assert evaluation["score"] == pytest.approx(expected, rel=0, abs=0), strategy
+            assert evaluation.config == pinned_config
+            assert evaluation.score == pytest.approx(expected, rel=0, abs=0), strategy

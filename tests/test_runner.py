@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from study.errors import UsageError
 from study.problems import PROBLEMS, Problem
-from study.records import read_record
-from study.runner import cell_path, open_study, pending_cells, run_study
+from study.runner import open_study, pending_cells, run_study
 from study.settings import ProtocolSettings, StudySpec
+from study.store import StudyStore
 from tests.fakes import FakeEvaluator
 
 
@@ -46,53 +45,56 @@ def spec(name: str = "s", budget: int = 3, **changes: object) -> StudySpec:
 
 
 def test_study_writes_one_complete_record_per_cell(tmp_path: Path, fake_problem: str) -> None:
-    directory = run_study(spec(), tmp_path).directory
+    store = StudyStore(run_study(spec(), tmp_path).directory)
     for strategy, seed in spec().cells():
-        record = read_record(cell_path(directory, strategy, seed))
-        assert record["strategy"] == strategy and record["seed"] == seed
-        assert len(record["evaluations"]) == 3
-        assert record["budget"]["spent_epochs"] == 30
-        assert record["test"]["metrics"] == {"rmse": 0.5}
-        assert record["environment"]["packages"]["keras"]
-        assert record["environment"]["git_commit"]
-    assert json.loads((directory / "spec.json").read_text())["budget"] == 3
+        record = store.load_cell(strategy, seed)
+        assert record is not None
+        assert record.strategy == strategy and record.seed == seed
+        assert len(record.evaluations) == 3
+        assert record.budget.spent_epochs == 30
+        assert record.test.metrics == {"rmse": 0.5}
+        assert record.environment.packages["keras"]
+        assert record.environment.git_commit
+        assert record.spec == spec()
+    assert store.read_spec() == spec()
 
 
 def test_rerun_runs_only_missing_cells(tmp_path: Path, fake_problem: str) -> None:
-    directory = run_study(spec(), tmp_path).directory
-    kept = cell_path(directory, "random_search", 0)
-    removed = cell_path(directory, "skopt_bayes", 1)
+    store = StudyStore(run_study(spec(), tmp_path).directory)
+    kept = store.cell_path("random_search", 0)
+    removed = store.cell_path("skopt_bayes", 1)
     before = kept.read_bytes()
     removed.unlink()
-    assert pending_cells(directory, spec()) == [("skopt_bayes", 1)]
+    assert pending_cells(store, spec()) == [("skopt_bayes", 1)]
     assert run_study(spec(), tmp_path).finished == [("skopt_bayes", 1)]
     assert kept.read_bytes() == before
     assert removed.exists()
 
 
 def test_same_seed_gives_the_same_records(tmp_path: Path, fake_problem: str) -> None:
-    a = run_study(spec("a"), tmp_path).directory
-    b = run_study(spec("b"), tmp_path).directory
-    for strategy, seed in spec().cells():
-        ra = read_record(cell_path(a, strategy, seed))["evaluations"]
-        rb = read_record(cell_path(b, strategy, seed))["evaluations"]
-        assert [e["config"] for e in ra] == [e["config"] for e in rb]
-        assert [e["score"] for e in ra] == [e["score"] for e in rb]
+    a = StudyStore(run_study(spec("a"), tmp_path).directory)
+    b = StudyStore(run_study(spec("b"), tmp_path).directory)
+    for cell in spec().cells():
+        ra, rb = a.load_cell(*cell), b.load_cell(*cell)
+        assert ra is not None and rb is not None
+        assert [e.config for e in ra.evaluations] == [e.config for e in rb.evaluations]
+        assert [e.score for e in ra.evaluations] == [e.score for e in rb.evaluations]
 
 
 def test_a_different_spec_is_refused_and_nothing_is_written(
     tmp_path: Path, fake_problem: str
 ) -> None:
-    directory = open_study(tmp_path, spec())
-    stored = (directory / "spec.json").read_text()
+    store = open_study(tmp_path, spec())
+    stored = store.spec_path.read_text()
     with pytest.raises(UsageError, match="--study"):
         open_study(tmp_path, spec(budget=5))
-    assert (directory / "spec.json").read_text() == stored
+    assert store.spec_path.read_text() == stored
 
 
 def test_new_strategies_and_seeds_may_join_a_study(tmp_path: Path, fake_problem: str) -> None:
     open_study(tmp_path, spec())
-    directory = open_study(tmp_path, spec(strategies=("kt_hyperband",), seeds=(2,)))
-    merged = json.loads((directory / "spec.json").read_text())
-    assert merged["strategies"] == ["random_search", "skopt_bayes", "kt_hyperband"]
-    assert merged["seeds"] == [0, 1, 2]
+    store = open_study(tmp_path, spec(strategies=("kt_hyperband",), seeds=(2,)))
+    merged = store.read_spec()
+    assert merged is not None
+    assert merged.strategies == ("random_search", "skopt_bayes", "kt_hyperband")
+    assert merged.seeds == (0, 1, 2)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from study.cli import main
+from study.store import StudyStore
 
 BRANIN = [
     "run",
@@ -27,8 +27,10 @@ BRANIN = [
 ]
 
 
-def _cells(directory: Path) -> set[str]:
-    return {p.name for p in (directory / "cells").glob("*.json")}
+def _cells(store: StudyStore) -> set[tuple[str, int]]:
+    records, skipped = store.records()
+    assert not skipped
+    return {r.cell for r in records}
 
 
 def test_a_study_grows_by_batches_and_keeps_its_cells(
@@ -39,8 +41,9 @@ def test_a_study_grows_by_batches_and_keeps_its_cells(
         main([*args, "--seeds", "3", "--until-decided", "--max-seeds", "7", "--seed-batch", "2"])
         == 0
     )
-    directory = tmp_path / "grow"
-    log = json.loads((directory / "sequential.json").read_text())
+    store = StudyStore(tmp_path / "grow")
+    log = store.read_log()
+    assert log is not None
     looked_at = [look["seeds"] for look in log["history"]]
     # Looks at 3, 5, 7 seeds unless everything was decided earlier; every look printed.
     assert looked_at == [3, 5, 7][: len(looked_at)]
@@ -49,18 +52,16 @@ def test_a_study_grows_by_batches_and_keeps_its_cells(
     for n in looked_at:
         assert f"{n} seeds: " in out and "optuna_tpe: " in out
     last = looked_at[-1]
-    assert _cells(directory) == {
-        f"{s}-seed{k}.json" for s in ("random_search", "optuna_tpe") for k in range(last)
-    }
-    spec = json.loads((directory / "spec.json").read_text())
-    assert spec["seeds"] == list(range(last))
+    assert _cells(store) == {(s, k) for s in ("random_search", "optuna_tpe") for k in range(last)}
+    spec = store.read_spec()
+    assert spec is not None and spec.seeds == tuple(range(last))
     # Running it again finds every cell recorded and trains nothing new.
-    before = {p: p.stat().st_mtime_ns for p in (directory / "cells").glob("*.json")}
+    before = {p: p.stat().st_mtime_ns for p in store.record_paths()}
     assert (
         main([*args, "--seeds", "3", "--until-decided", "--max-seeds", "7", "--seed-batch", "2"])
         == 0
     )
-    assert {p: p.stat().st_mtime_ns for p in (directory / "cells").glob("*.json")} == before
+    assert {p: p.stat().st_mtime_ns for p in store.record_paths()} == before
     # Another ROPE or control would judge the same looks differently: refused, nothing written.
     capsys.readouterr()
     assert main([*args, "--until-decided", "--max-seeds", "9", "--rope", "0.5"]) == 2
@@ -68,17 +69,17 @@ def test_a_study_grows_by_batches_and_keeps_its_cells(
     assert main([*args, "--until-decided", "--control", "nope"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
-    assert {p: p.stat().st_mtime_ns for p in (directory / "cells").glob("*.json")} == before
+    assert {p: p.stat().st_mtime_ns for p in store.record_paths()} == before
     # The analysis judges the grown study by the same plan, and refuses what it cannot use.
     from analysis.cli import main as analysis_main
 
-    assert analysis_main(["resolution", str(directory), "--seeds", "10"]) == 0
+    assert analysis_main(["resolution", str(store), "--seeds", "10"]) == 0
     out = capsys.readouterr().out
     assert "that 10 paired seeds decide as 'better'" in out and "optuna_tpe: " in out
-    assert analysis_main(["tables", str(directory), "--control", "nope"]) == 2
+    assert analysis_main(["tables", str(store), "--control", "nope"]) == 2
     for bad in (
-        ["tables", str(directory), "--rope", "-1"],
-        ["resolution", str(directory), "--seeds", "1"],
+        ["tables", str(store), "--rope", "-1"],
+        ["resolution", str(store), "--seeds", "1"],
     ):
         with pytest.raises(SystemExit) as exited:  # argparse's own exit
             analysis_main(bad)

@@ -34,7 +34,7 @@ from study.errors import UsageError
 from study.mlp.data import Dataset
 from study.mlp.model import Head
 from study.mlp.protocol import MLPProtocol, Task
-from study.problems import CLASSIFICATION_METRICS
+from study.outcome import CLASSIFICATION_METRICS
 from study.settings import ProtocolSettings
 
 # The per-epoch value Keras logs for each objective (the pruning signal), as a loss.

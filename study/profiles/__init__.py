@@ -7,25 +7,11 @@ comments explain its sizing. A new ``NAME.toml`` here is a new profile.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from study.settings import StudySpec
+from study.specfile import PROFILE_DIR, PROFILES, profile_file, resolve_spec
 
-from study.errors import UsageError
-
-if TYPE_CHECKING:
-    from study.settings import StudySpec
-
-PROFILE_DIR = Path(__file__).resolve().parent
-PROFILES: tuple[str, ...] = tuple(sorted(p.stem for p in PROFILE_DIR.glob("*.toml")))
-
-
-def profile_file(name: str) -> Path:
-    if name not in PROFILES:
-        raise UsageError(f"unknown profile {name!r}; choose from: {', '.join(PROFILES)}")
-    return PROFILE_DIR / f"{name}.toml"
+__all__ = ["PROFILES", "PROFILE_DIR", "get_profile", "profile_file"]
 
 
 def get_profile(name: str) -> StudySpec:
-    from study.specfile import resolve_spec
-
     return resolve_spec(profile=name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from study.ledger import Objective
 from study.space import SearchSpace
-from study.strategies import Settings, register
+from study.strategies.registry import Settings, register
 
 STOP_REASON = "baseline: the hand-picked configuration, evaluated once by definition"
 

@@ -19,7 +19,7 @@ from typing import Any
 from study.ledger import Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import INITIAL_RANDOM_POINTS, Settings, register, resolve
+from study.strategies.registry import INITIAL_RANDOM_POINTS, Settings, register, resolve
 
 
 def run_oracle(

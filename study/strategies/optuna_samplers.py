@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 from study.ledger import Evaluation, Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import (
+from study.strategies.registry import (
     INITIAL_RANDOM_POINTS,
     Proposal,
     Settings,

@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearc
 from study.ledger import Objective
 from study.seeding import derive_seed
 from study.space import Categorical, Int, SearchSpace
-from study.strategies import Settings, register
+from study.strategies.registry import Settings, register
 
 
 class _SharedObjective:

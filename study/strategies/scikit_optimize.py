@@ -9,7 +9,14 @@ from skopt import Optimizer
 from study.ledger import Evaluation, Objective
 from study.seeding import derive_seed
 from study.space import SearchSpace
-from study.strategies import INITIAL_RANDOM_POINTS, Proposal, Settings, ask_tell, register, resolve
+from study.strategies.registry import (
+    INITIAL_RANDOM_POINTS,
+    Proposal,
+    Settings,
+    ask_tell,
+    register,
+    resolve,
+)
 
 
 @register(
