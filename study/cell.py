@@ -113,7 +113,7 @@ def compute_cell(
         )
 
     # Read by name, so that the ledger's optional fields (epoch_scores) come along.
-    evaluations = [EvaluationRecord.from_json(e.to_dict()) for e in objective.evaluations]
+    evaluations = [EvaluationRecord(**e.to_dict()) for e in objective.evaluations]
     overhead_seconds = sum(e.overhead_seconds for e in evaluations) + trailing
     record = CellRecord(
         study=spec.name,

@@ -15,12 +15,15 @@ Where records live is ``study.store``'s business, not this module's.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
 import platform
 import subprocess
+import types
+import typing
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -30,9 +33,8 @@ from study.errors import UsageError
 from study.settings import StudySpec
 
 SCHEMA_VERSION = 2
-# Version 1 records (no compile times) read with these defaults.
+# Version 1 lacks the compile times, which read as their defaults (0).
 READABLE_VERSIONS = (1, 2)
-_ADDED_IN_VERSION_2 = {"compile_seconds": 0.0}
 
 PACKAGES = (
     "tunebench",
@@ -62,39 +64,60 @@ class UnsupportedRecordVersion(UsageError):
     """A record written by a tunebench whose record format this one does not know."""
 
 
-class _Fields:
-    """One JSON object of a record: a missing key is a ``CorruptRecord`` naming it, except
-    the keys that ``defaults`` supplies (fields added after the record's version)."""
+def _to_json(value: Any) -> Any:
+    """A record part as JSON data: dataclasses by their fields, the spec by its own form."""
+    if isinstance(value, StudySpec):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    return value
 
-    def __init__(self, data: Any, where: str, defaults: dict[str, Any] | None = None) -> None:
+
+def _from_json(kind: Any, data: Any, where: str) -> Any:
+    """``data`` read as the type ``kind`` (a field's annotation); null reads as NaN where a
+    number is due, a missing field as its default (fields added after version 1 have one:
+    older records read with it) and anything else missing or mistyped as ``CorruptRecord``."""
+    origin, arguments = typing.get_origin(kind), typing.get_args(kind)
+    if kind is Any:
+        return data
+    if origin in (typing.Union, types.UnionType):  # X | None
+        (inner,) = [a for a in arguments if a is not type(None)]
+        return None if data is None else _from_json(inner, data, where)
+    if kind is float:
+        return math.nan if data is None else float(data)
+    if kind in (int, str):
+        if data is None or isinstance(data, (dict, list)):
+            raise CorruptRecord(f"{where} is {data!r}, not a {kind.__name__}")
+        return kind(data)
+    if kind is StudySpec:
+        try:
+            return StudySpec.from_dict(data)
+        except UsageError as exc:
+            raise CorruptRecord(str(exc)) from None
+    if origin is dict:
         if not isinstance(data, dict):
             raise CorruptRecord(f"{where} is not an object")
-        self.data = data
-        self.where = where
-        self.defaults = defaults or {}
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self.data:
-            return self.data[key]
-        if key in self.defaults:
-            return self.defaults[key]
-        raise CorruptRecord(f"{self.where} has no {key!r}")
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
-
-
-def _float(value: Any) -> float:
-    """A recorded number; null (a non-finite value when written) reads as NaN."""
-    return math.nan if value is None else float(value)
-
-
-def _floats(values: Any) -> list[float]:
-    return [_float(v) for v in values]
-
-
-def _metrics(values: Any) -> dict[str, float]:
-    return {str(k): _float(v) for k, v in dict(values or {}).items()}
+        return {str(k): _from_json(arguments[1], v, f"{where}.{k}") for k, v in data.items()}
+    if origin is list:
+        if not isinstance(data, list):
+            raise CorruptRecord(f"{where} is not a list")
+        return [_from_json(arguments[0], v, f"{where}[{i}]") for i, v in enumerate(data)]
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(data, dict):
+            raise CorruptRecord(f"{where} is not an object")
+        hints = typing.get_type_hints(kind)
+        values = {}
+        for f in dataclasses.fields(kind):
+            if f.name in data:
+                values[f.name] = _from_json(hints[f.name], data[f.name], f"{where}.{f.name}")
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise CorruptRecord(f"{where} has no {f.name!r}")
+        return kind(**values)
+    raise TypeError(f"no JSON reading for {kind!r}")  # a field type this module lacks
 
 
 def _clean(value: Any) -> Any:
@@ -135,65 +158,17 @@ class EvaluationRecord:
     epochs_run: int
     best_epoch: float
     fit_seconds: float
-    compile_seconds: float
     overhead_seconds: float
     status: str  # ok, pruned, diverged or failed
     error: str | None
     # The validation objective after each epoch of the first fold (empty where not recorded).
     epoch_scores: list[float] = field(default_factory=list)
+    compile_seconds: float = field(default=0.0, kw_only=True)  # since version 2
 
     @property
     def counted(self) -> bool:
         """Whether the ledger could pick it as the incumbent."""
         return self.status in COUNTED_STATUSES
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "config": self.config,
-            "fidelity_epochs": self.fidelity_epochs,
-            "charged_epochs": self.charged_epochs,
-            "cost": self.cost,
-            "cumulative_cost": self.cumulative_cost,
-            "score": self.score,
-            "metrics": self.metrics,
-            "fold_metrics": self.fold_metrics,
-            "epochs_run": self.epochs_run,
-            "best_epoch": self.best_epoch,
-            "fit_seconds": self.fit_seconds,
-            "compile_seconds": self.compile_seconds,
-            "overhead_seconds": self.overhead_seconds,
-            "status": self.status,
-            "error": self.error,
-            "epoch_scores": self.epoch_scores,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, defaults: dict[str, Any] | None = None) -> EvaluationRecord:
-        f = _Fields(data, f"evaluation {_index_of(data)}", defaults)
-        return cls(
-            index=int(f["index"]),
-            config=dict(f["config"]),
-            fidelity_epochs=int(f["fidelity_epochs"]),
-            charged_epochs=int(f["charged_epochs"]),
-            cost=_float(f["cost"]),
-            cumulative_cost=_float(f["cumulative_cost"]),
-            score=_float(f["score"]),
-            metrics=_metrics(f["metrics"]),
-            fold_metrics={str(k): _floats(v) for k, v in dict(f["fold_metrics"] or {}).items()},
-            epochs_run=int(f["epochs_run"] or 0),
-            best_epoch=_float(f["best_epoch"]),
-            fit_seconds=_float(f["fit_seconds"]),
-            compile_seconds=_float(f["compile_seconds"]),
-            overhead_seconds=_float(f["overhead_seconds"]),
-            status=str(f["status"]),
-            error=None if f["error"] is None else str(f["error"]),
-            epoch_scores=_floats(f.get("epoch_scores") or []),
-        )
-
-
-def _index_of(data: Any) -> Any:
-    return data.get("index", "?") if isinstance(data, dict) else "?"
 
 
 @dataclass(frozen=True)
@@ -205,24 +180,6 @@ class Incumbent:
     score: float
     metrics: dict[str, float]  # its validation metrics
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "config": self.config,
-            "score": self.score,
-            "metrics": self.metrics,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> Incumbent:
-        f = _Fields(data, "incumbent")
-        return cls(
-            index=int(f["index"]),
-            config=dict(f["config"]),
-            score=_float(f["score"]),
-            metrics=_metrics(f["metrics"]),
-        )
-
 
 @dataclass(frozen=True)
 class TestResult:
@@ -231,8 +188,8 @@ class TestResult:
     metrics: dict[str, float]
     epochs: int
     fit_seconds: float
-    compile_seconds: float
     status: str  # "ok", or why there is no score ("no incumbent", "diverged", ...)
+    compile_seconds: float = field(default=0.0, kw_only=True)  # since version 2
 
     __test__ = False  # not a pytest test class, whatever its name
 
@@ -241,26 +198,6 @@ class TestResult:
         """No incumbent, so nothing to test."""
         return cls(
             metrics={}, epochs=0, fit_seconds=0.0, compile_seconds=0.0, status="no incumbent"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "metrics": self.metrics,
-            "epochs": self.epochs,
-            "fit_seconds": self.fit_seconds,
-            "compile_seconds": self.compile_seconds,
-            "status": self.status,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, defaults: dict[str, Any] | None = None) -> TestResult:
-        f = _Fields(data, "test", defaults)
-        return cls(
-            metrics=_metrics(f["metrics"]),
-            epochs=int(f["epochs"] or 0),
-            fit_seconds=_float(f["fit_seconds"]),
-            compile_seconds=_float(f["compile_seconds"]),
-            status=str(f["status"]),
         )
 
 
@@ -282,32 +219,6 @@ class BudgetAccount:
         """Spend in full-fidelity evaluation equivalents."""
         return self.spent_epochs / self.max_epochs
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "evaluations": self.evaluations,
-            "max_epochs": self.max_epochs,
-            "budget_epochs": self.budget_epochs,
-            "spent_epochs": self.spent_epochs,
-            "used_fraction": self.used_fraction,
-            "overshoot_epochs": self.overshoot_epochs,
-            "refused_epochs": self.refused_epochs,
-            "stop_reason": self.stop_reason,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> BudgetAccount:
-        f = _Fields(data, "budget")
-        return cls(
-            evaluations=int(f["evaluations"]),
-            max_epochs=int(f["max_epochs"]),
-            budget_epochs=int(f["budget_epochs"]),
-            spent_epochs=int(f["spent_epochs"]),
-            used_fraction=_float(f["used_fraction"]),
-            overshoot_epochs=int(f["overshoot_epochs"]),
-            refused_epochs=int(f["refused_epochs"]),
-            stop_reason=str(f["stop_reason"]),
-        )
-
 
 @dataclass(frozen=True)
 class Timings:
@@ -315,34 +226,12 @@ class Timings:
 
     search_seconds: float
     train_seconds: float
-    # Compiling training functions the process had not compiled before: a cost of the
-    # process (the first cells of each worker pay it), not of the strategy.
-    compile_seconds: float
     overhead_seconds: float
     final_fit_seconds: float
     wall_seconds: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "search_seconds": self.search_seconds,
-            "train_seconds": self.train_seconds,
-            "compile_seconds": self.compile_seconds,
-            "overhead_seconds": self.overhead_seconds,
-            "final_fit_seconds": self.final_fit_seconds,
-            "wall_seconds": self.wall_seconds,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any, defaults: dict[str, Any] | None = None) -> Timings:
-        f = _Fields(data, "timings", defaults)
-        return cls(
-            search_seconds=_float(f["search_seconds"]),
-            train_seconds=_float(f["train_seconds"]),
-            compile_seconds=_float(f["compile_seconds"]),
-            overhead_seconds=_float(f["overhead_seconds"]),
-            final_fit_seconds=_float(f["final_fit_seconds"]),
-            wall_seconds=_float(f["wall_seconds"]),
-        )
+    # Compiling training functions the process had not compiled before: a cost of the
+    # process (the first cells of each worker pay it), not of the strategy. Since version 2.
+    compile_seconds: float = field(default=0.0, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -357,30 +246,6 @@ class Environment:
     git_commit: str | None = None
     tf_enable_onednn_opts: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "python": self.python,
-            "platform": self.platform,
-            "cpu": self.cpu,
-            "cpu_count": self.cpu_count,
-            "packages": self.packages,
-            "git_commit": self.git_commit,
-            "tf_enable_onednn_opts": self.tf_enable_onednn_opts,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> Environment:
-        f = _Fields(data, "environment")
-        return cls(
-            python=f.get("python"),
-            platform=f.get("platform"),
-            cpu=f.get("cpu"),
-            cpu_count=f.get("cpu_count"),
-            packages={str(k): str(v) for k, v in dict(f.get("packages") or {}).items()},
-            git_commit=f.get("git_commit"),
-            tf_enable_onednn_opts=f.get("tf_enable_onednn_opts"),
-        )
-
 
 @dataclass(frozen=True)
 class ModelArtifact:
@@ -389,26 +254,7 @@ class ModelArtifact:
     file: str  # its file name, beside the record
     sha256: str
     size_bytes: int
-    inputs: str | None  # what rows the model takes
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "sha256": self.sha256,
-            "size_bytes": self.size_bytes,
-            "inputs": self.inputs,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> ModelArtifact:
-        f = _Fields(data, "artifacts.model")
-        inputs = f.get("inputs")
-        return cls(
-            file=str(f["file"]),
-            sha256=str(f["sha256"]),
-            size_bytes=int(f["size_bytes"]),
-            inputs=None if inputs is None else str(inputs),
-        )
+    inputs: str | None = None  # what rows the model takes
 
 
 @dataclass(frozen=True)
@@ -416,14 +262,6 @@ class Artifacts:
     """Files written beside the record."""
 
     model: ModelArtifact | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"model": None if self.model is None else self.model.to_json()}
-
-    @classmethod
-    def from_json(cls, data: Any) -> Artifacts:
-        model = _Fields(data, "artifacts").get("model")
-        return cls(model=None if model is None else ModelArtifact.from_json(model))
 
 
 @dataclass(frozen=True)
@@ -465,24 +303,7 @@ class CellRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The record as written: plain JSON data (no NaN), with its version and checksum."""
-        body = _clean(
-            {
-                "schema_version": SCHEMA_VERSION,
-                "study": self.study,
-                "strategy": self.strategy,
-                "seed": self.seed,
-                "spec": self.spec.to_dict(),
-                "objective_metric": self.objective_metric,
-                "metric_directions": self.metric_directions,
-                "evaluations": [e.to_json() for e in self.evaluations],
-                "incumbent": None if self.incumbent is None else self.incumbent.to_json(),
-                "test": self.test.to_json(),
-                "budget": self.budget.to_json(),
-                "timings": self.timings.to_json(),
-                "environment": self.environment.to_json(),
-                "artifacts": self.artifacts.to_json(),
-            }
-        )
+        body = _clean({"schema_version": SCHEMA_VERSION, **_to_json(self)})
         body["checksum"] = _checksum(body)
         return body
 
@@ -490,41 +311,19 @@ class CellRecord:
     def from_json(cls, data: Any) -> CellRecord:
         """Read a record of any readable version; ``CorruptRecord`` names what is wrong,
         ``UnsupportedRecordVersion`` names a version this tunebench does not know."""
-        f = _Fields(data, "record")
-        version = f["schema_version"]
+        if not isinstance(data, dict):
+            raise CorruptRecord("not a record object")
+        version = data.get("schema_version")
         if isinstance(version, bool) or version not in READABLE_VERSIONS:
             raise UnsupportedRecordVersion(
                 f"record schema version {version!r} is not readable by this tunebench (it "
                 f"reads versions {', '.join(map(str, READABLE_VERSIONS))}); analyse it with "
                 f"the tunebench that wrote it"
             )
-        if _checksum({k: v for k, v in data.items() if k != "checksum"}) != f["checksum"]:
+        if _checksum({k: v for k, v in data.items() if k != "checksum"}) != data.get("checksum"):
             raise CorruptRecord("checksum mismatch (edited or truncated)")
-        added = _ADDED_IN_VERSION_2 if version < 2 else {}
         try:
-            spec = StudySpec.from_dict(f["spec"])
-        except UsageError as exc:
-            raise CorruptRecord(str(exc)) from None
-        try:
-            evaluations = f["evaluations"]
-            if not isinstance(evaluations, list):
-                raise CorruptRecord("evaluations is not a list")
-            incumbent = f["incumbent"]
-            return cls(
-                study=str(f["study"]),
-                strategy=str(f["strategy"]),
-                seed=int(f["seed"]),
-                spec=spec,
-                objective_metric=str(f["objective_metric"]),
-                metric_directions={str(k): str(v) for k, v in dict(f["metric_directions"]).items()},
-                evaluations=[EvaluationRecord.from_json(e, added) for e in evaluations],
-                incumbent=None if incumbent is None else Incumbent.from_json(incumbent),
-                test=TestResult.from_json(f["test"], added),
-                budget=BudgetAccount.from_json(f["budget"]),
-                timings=Timings.from_json(f["timings"], added),
-                environment=Environment.from_json(f["environment"]),
-                artifacts=Artifacts.from_json(f.get("artifacts") or {}),
-            )
+            return _from_json(cls, data, "record")
         except (TypeError, ValueError) as exc:
             raise CorruptRecord(f"malformed field ({exc})") from None
 

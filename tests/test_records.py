@@ -101,7 +101,7 @@ def test_an_unknown_version_is_refused_naming_it(tmp_path: Path) -> None:
     ("edit", "message"),
     [
         (lambda d: d.pop("budget"), "has no 'budget'"),
-        (lambda d: d["evaluations"][0].pop("status"), "evaluation 0 has no 'status'"),
+        (lambda d: d["evaluations"][0].pop("status"), r"record.evaluations\[0\] has no 'status'"),
         (lambda d: d.update(evaluations={}), "evaluations is not a list"),
         (lambda d: d.update(seed="three"), "malformed field"),
         (lambda d: d["spec"].pop("problem"), "malformed study spec"),
