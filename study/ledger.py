@@ -59,6 +59,10 @@ class Evaluation:
     overhead_seconds: float  # strategy's own time since the previous evaluation returned
     status: str
     error: str | None
+    # The validation objective after each epoch of the first fold, as trained: shorter than
+    # ``fidelity_epochs`` when early stopping, pruning or divergence ended the run (NaN where
+    # the epoch had no finite score; records store it as null).
+    epoch_scores: list[float]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,6 +159,7 @@ class Objective:
             overhead_seconds=overhead,
             status=outcome.status,
             error=outcome.error,
+            epoch_scores=[float(v) for v in outcome.epoch_scores],
         )
         self.evaluations.append(evaluation)
         if self.on_evaluation is not None:
