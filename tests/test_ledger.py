@@ -113,6 +113,7 @@ def test_a_diverged_curve_is_stored_as_null_and_a_failed_one_as_empty(tmp_path: 
     stored = read_record(path)["evaluations"]
     assert stored[0]["epoch_scores"] == [None, None, None]
     assert stored[1]["epoch_scores"] == pytest.approx(ok.epoch_scores)
-    assert reproducible_part(read_record(path))["evaluations"][1]["epoch_scores"] == stored[1][
-        "epoch_scores"
+    # Curves are results, not timings: a rerun of the cell must repeat them.
+    assert reproducible_part(read_record(path))["evaluations"] == [
+        {k: v for k, v in e.items() if not k.endswith("_seconds")} for e in stored
     ]
