@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import styles
+from analysis.curves import HYPERBAND_FACTOR, hyperband_rungs
 from analysis.load import Study
 from analysis.tables import X_AXES, best_so_far_curves, curve_bands
 
@@ -341,4 +342,61 @@ def decision_matrix_figure(
         "framed: decided better",
         fontsize="medium",
     )
+    return fig
+
+
+def rank_correlation_figure(study: Study, correlation: pd.DataFrame) -> plt.Figure:
+    """Spearman ρ between each epoch's score and the final score of full-fidelity
+    evaluations (line), its 95% bootstrap band, and the Hyperband rungs at factor 3."""
+    max_epochs = int(correlation["epoch"].max())
+    fig, ax = styles.new_figure()
+    ax.fill_between(
+        correlation["fraction"],
+        correlation["low"],
+        correlation["high"],
+        color="#4c72b0",
+        alpha=0.2,
+        lw=0,
+        label="95% bootstrap interval",
+    )
+    ax.plot(
+        correlation["fraction"],
+        correlation["rho"],
+        color="#4c72b0",
+        lw=2,
+        marker="o" if max_epochs <= 30 else None,
+        ms=4,
+        label="Spearman ρ, mean over seeds",
+    )
+    for i, rung in enumerate(hyperband_rungs(max_epochs)):
+        ax.axvline(
+            rung / max_epochs,
+            color="0.4",
+            ls=":",
+            lw=1.2,
+            label=f"Hyperband rungs (factor {HYPERBAND_FACTOR})" if i == 0 else None,
+        )
+        ax.annotate(
+            f"{rung} ep.",
+            (rung / max_epochs, 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 4),
+            textcoords="offset points",
+            fontsize="small",
+            color="0.3",
+        )
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_xlim(0.0, 1.02)
+    ax.set_ylim(min(-0.1, float(np.nanmin(correlation["low"])) - 0.05), 1.05)
+    ax.set_xlabel(f"fraction of the maximum epochs trained (max_epochs = {max_epochs})")
+    ax.set_ylabel("rank correlation with the final score")
+    top = ax.secondary_xaxis("top", functions=(lambda f: f * max_epochs, lambda e: e / max_epochs))
+    top.set_xlabel("epoch")
+    n, seeds = int(correlation["n_evaluations"].iloc[0]), int(correlation["n_seeds"].iloc[0])
+    ax.set_title(
+        f"{study.name}: do early ranks predict final ranks?\n"
+        f"{n} full-fidelity evaluations, {seeds} seeds",
+        fontsize="medium",
+    )
+    ax.legend(fontsize="small", loc="lower right")
     return fig

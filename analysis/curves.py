@@ -1,0 +1,235 @@
+"""Learning curves: how well does a low-fidelity rank predict the full-fidelity rank?
+
+Hyperband and BOHB bet that configs ranked after a few epochs keep roughly that order when
+trained in full. Every evaluation's record holds its learning curve (the validation
+objective after each epoch of its first fold, as a loss), so the bet can be checked on the
+study's own full-fidelity evaluations: per epoch ``e``, the Spearman rank correlation
+between each evaluation's score at epoch ``e`` and its final score.
+
+- **Final score**: the evaluation's recorded score (the loss strategies minimised: after
+  early stopping restored the best weights, over every fold).
+- **Score at epoch e**: the curve's value at ``e``. A curve that early stopping ended before
+  ``max_epochs`` carries its last value forward (the run trained no further). Non-finite
+  values rank last.
+- **Which evaluations**: status ``ok`` at ``max_epochs`` (pruned, diverged and failed ones
+  are not full fidelity); a config evaluated again on the same seed (by another strategy,
+  say) counts once, since paired seeds make it the same run.
+- **Pooling and uncertainty**: ranks are compared within a seed (a seed fixes the folds and
+  the initialisations), the per-seed correlations averaged over seeds; the interval is a
+  percentile bootstrap that resamples evaluations within each seed.
+
+Only ``curves_table`` reads records; everything after it takes frames and returns frames.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from analysis.load import Study
+
+CURVE_COLUMNS = [
+    "strategy",
+    "seed",
+    "index",
+    "config",
+    "status",
+    "fidelity_epochs",
+    "max_epochs",
+    "epoch",
+    "score",
+    "final_score",
+]
+EVALUATION = ["strategy", "seed", "index"]  # what identifies one evaluation
+CORRELATION_COLUMNS = [
+    "epoch",
+    "fraction",
+    "rho",
+    "low",
+    "high",
+    "n_evaluations",
+    "n_seeds",
+    "carried_share",
+]
+MIN_EVALUATIONS = 3  # per seed: fewer ranks say nothing
+BOOTSTRAP_SAMPLES = 1000
+HYPERBAND_FACTOR = 3
+
+
+def curves_table(study: Study) -> pd.DataFrame:
+    """One row per epoch of every evaluation whose record holds a learning curve.
+
+    Records written before curves were recorded have none: the table is then empty. A
+    record stores a non-finite epoch score as null; here it is NaN.
+    """
+    rows: list[dict[str, Any]] = []
+    for record in study.records:
+        max_epochs = int(record["budget"]["max_epochs"])
+        for e in record["evaluations"]:
+            final = _float(e.get("score"))
+            config = json.dumps(e.get("config"), sort_keys=True, default=str)
+            for epoch, value in enumerate(e.get("epoch_scores") or [], start=1):
+                rows.append(
+                    {
+                        "strategy": record["strategy"],
+                        "seed": int(record["seed"]),
+                        "index": int(e["index"]),
+                        "config": config,
+                        "status": e["status"],
+                        "fidelity_epochs": int(e["fidelity_epochs"]),
+                        "max_epochs": max_epochs,
+                        "epoch": epoch,
+                        "score": _float(value),
+                        "final_score": final,
+                    }
+                )
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+
+def _float(value: Any) -> float:
+    return float(value) if value is not None else math.nan
+
+
+def full_fidelity_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    """The full-fidelity ``ok`` evaluations' curves, each extended to ``max_epochs`` by
+    carrying its last value forward; ``carried`` marks the extended epochs. A config
+    evaluated more than once on a seed keeps its first evaluation only."""
+    full = curves[
+        (curves["status"] == "ok")
+        & (curves["fidelity_epochs"] == curves["max_epochs"])
+        & np.isfinite(curves["final_score"])
+    ]
+    if full.empty:
+        return pd.DataFrame(columns=[*CURVE_COLUMNS, "carried"])
+    runs = full.drop_duplicates(EVALUATION)
+    runs = runs.drop_duplicates(["seed", "config"])[[*EVALUATION, "config", "final_score"]]
+    full = full.merge(runs[EVALUATION], on=EVALUATION)
+    max_epochs = int(full["max_epochs"].max())
+    epochs = np.arange(1, max_epochs + 1)
+    wide = full.pivot(index=EVALUATION, columns="epoch", values="score").reindex(columns=epochs)
+    trained = full.groupby(EVALUATION)["epoch"].max().reindex(wide.index).to_numpy()
+    last = full.set_index([*EVALUATION, "epoch"])["score"]
+    last = last.loc[[(*key, n) for key, n in zip(wide.index, trained, strict=True)]].to_numpy()
+    carried = epochs[None, :] > trained[:, None]
+    values = np.where(carried, last[:, None], wide.to_numpy(float))
+    out = pd.DataFrame(
+        {
+            "strategy": np.repeat(wide.index.get_level_values("strategy"), max_epochs),
+            "seed": np.repeat(wide.index.get_level_values("seed"), max_epochs),
+            "index": np.repeat(wide.index.get_level_values("index"), max_epochs),
+            "epoch": np.tile(epochs, len(wide)),
+            "score": values.reshape(-1),
+            "carried": carried.reshape(-1),
+        }
+    )
+    out = out.merge(runs, on=EVALUATION)
+    out["status"], out["fidelity_epochs"], out["max_epochs"] = "ok", max_epochs, max_epochs
+    return out[[*CURVE_COLUMNS, "carried"]]
+
+
+def rank_correlation_by_epoch(
+    full: pd.DataFrame, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+) -> pd.DataFrame:
+    """Per epoch: Spearman ρ between the score at that epoch and the final score.
+
+    ``full`` is ``full_fidelity_curves``'s frame. ρ is computed within each seed with at
+    least ``MIN_EVALUATIONS`` evaluations and averaged over those seeds; ``low``/``high``
+    is the 95% percentile-bootstrap interval of that average (evaluations resampled within
+    each seed, ``samples`` times). ``carried_share`` is the share of curves that early
+    stopping had ended before the epoch. Empty when no seed has enough evaluations.
+    """
+    if full.empty:
+        return pd.DataFrame(columns=CORRELATION_COLUMNS)
+    rng = np.random.default_rng(seed)
+    estimates, replicates, carried = [], [], []
+    for _, part in full.groupby("seed"):
+        scores = part.pivot(index=EVALUATION, columns="epoch", values="score")
+        if len(scores) < MIN_EVALUATIONS:
+            continue
+        finals = part.groupby(EVALUATION)["final_score"].first().reindex(scores.index)
+        x, y = _as_losses(scores.to_numpy(float)), finals.to_numpy(float)
+        estimates.append(_spearman(x[None], y[None])[0])
+        draws = rng.integers(0, len(y), size=(samples, len(y)))
+        replicates.append(_spearman(x[draws], y[draws]))
+        carried.append(part.pivot(index=EVALUATION, columns="epoch", values="carried"))
+    if not estimates:
+        return pd.DataFrame(columns=CORRELATION_COLUMNS)
+    with warnings.catch_warnings():
+        # An all-NaN column (every seed's ranks constant) is NaN, as meant.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rho = np.nanmean(np.stack(estimates), axis=0)
+        means = np.nanmean(np.stack(replicates), axis=0)  # samples × epochs
+        low, high = np.nanpercentile(means, [2.5, 97.5], axis=0)
+    stopped = pd.concat(carried)
+    epochs = stopped.columns.to_numpy(int)
+    return pd.DataFrame(
+        {
+            "epoch": epochs,
+            "fraction": epochs / epochs.max(),
+            "rho": rho,
+            "low": low,
+            "high": high,
+            "n_evaluations": len(stopped),
+            "n_seeds": len(estimates),
+            "carried_share": stopped.to_numpy(bool).mean(axis=0),
+        }
+    )[CORRELATION_COLUMNS]
+
+
+def _as_losses(scores: np.ndarray) -> np.ndarray:
+    # Non-finite epoch scores (a NaN validation loss) rank as the worst.
+    return np.where(np.isfinite(scores), scores, np.inf)
+
+
+def _spearman(scores: np.ndarray, finals: np.ndarray) -> np.ndarray:
+    """ρ per sample and epoch: ``scores`` is samples × evaluations × epochs, ``finals``
+    samples × evaluations. Ties get average ranks; a constant column gives NaN."""
+    x = rankdata(scores, axis=1)
+    y = rankdata(finals, axis=1)[:, :, None]
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (x * y).sum(axis=1) / np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
+
+
+def hyperband_rungs(max_epochs: int, factor: int = HYPERBAND_FACTOR) -> list[int]:
+    """The lower rungs of successive halving down from ``max_epochs``: ⌈E/η^k⌉ for every
+    k ≥ 1 with η^k ≤ E, the epochs Keras Tuner's Hyperband gives its brackets' rounds."""
+    rungs, k = set(), 1
+    while factor**k <= max_epochs:
+        rungs.add(math.ceil(max_epochs / factor**k))
+        k += 1
+    return sorted(rungs)
+
+
+def at_highest_rung(correlation: pd.DataFrame) -> pd.Series | None:
+    """The correlation at Hyperband's highest rung below full fidelity (⌈E/3⌉ epochs), or
+    None when there is no such rung (fewer than 3 epochs)."""
+    rungs = hyperband_rungs(int(correlation["epoch"].max())) if not correlation.empty else []
+    if not rungs:
+        return None
+    return correlation.set_index("epoch").loc[rungs[-1]]
+
+
+def fidelity_ranks(curves: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """``rank_correlation_by_epoch`` of ``curves_table``'s frame, and, when it is empty, a
+    one-line note saying why."""
+    if curves.empty:
+        return (
+            pd.DataFrame(columns=CORRELATION_COLUMNS),
+            "These records hold no learning curves (written before records kept them), so "
+            "the rank-correlation figure is left out.",
+        )
+    correlation = rank_correlation_by_epoch(full_fidelity_curves(curves))
+    if correlation.empty:
+        return correlation, (
+            f"No seed has {MIN_EVALUATIONS} or more completed full-fidelity evaluations, so "
+            "the rank-correlation figure is left out."
+        )
+    return correlation, None
