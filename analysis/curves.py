@@ -6,8 +6,9 @@ objective after each epoch of its first fold, as a loss), so the bet can be chec
 study's own full-fidelity evaluations: per epoch ``e``, the Spearman rank correlation
 between each evaluation's score at epoch ``e`` and its final score.
 
-- **Final score**: the evaluation's recorded score (the loss strategies minimised: after
-  early stopping restored the best weights, over every fold).
+- **Final score**: the evaluation's recorded score (the loss strategies minimised). For the
+  MLP it is taken after Keras restored the best epoch's weights, averaged over folds, so
+  it can differ from the curve's last value and ρ can stay below 1 at the last epoch.
 - **Score at epoch e**: the curve's value at ``e``. A curve that early stopping ended before
   ``max_epochs`` carries its last value forward (the run trained no further). Non-finite
   values rank last.

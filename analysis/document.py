@@ -569,7 +569,7 @@ def fidelity_text(correlation: pd.DataFrame) -> str:
         + (
             f"; at {rung.name} epochs ({rung['fraction']:.0%} of the maximum, Hyperband's "
             f"highest lower rung) it is {_rho(rung)}."
-            if rung is not None
+            if rung is not None and rung.name > 1
             else "."
         )
     ]
@@ -583,8 +583,9 @@ def fidelity_text(correlation: pd.DataFrame) -> str:
     if last["rho"] < 0.995:
         parts.append(
             f"Even at the last epoch ρ is {last['rho']:.2f}: the final score is the recorded "
-            f"one (over every fold, after early stopping restored the best weights), the "
-            f"curve is the first fold's."
+            f"one, which Keras takes after restoring the best epoch's weights (and which is "
+            f"the mean over folds under cross-validation), while the curve is each epoch's "
+            f"value on the first fold."
         )
     return " ".join(parts)
 

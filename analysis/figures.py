@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from analysis import styles
 from analysis.curves import HYPERBAND_FACTOR, hyperband_rungs
@@ -391,6 +392,7 @@ def rank_correlation_figure(study: Study, correlation: pd.DataFrame) -> plt.Figu
     ax.set_xlabel(f"fraction of the maximum epochs trained (max_epochs = {max_epochs})")
     ax.set_ylabel("rank correlation with the final score")
     top = ax.secondary_xaxis("top", functions=(lambda f: f * max_epochs, lambda e: e / max_epochs))
+    top.xaxis.set_major_locator(MaxNLocator(integer=True))
     top.set_xlabel("epoch")
     n, seeds = int(correlation["n_evaluations"].iloc[0]), int(correlation["n_seeds"].iloc[0])
     ax.set_title(
