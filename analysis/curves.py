@@ -9,9 +9,12 @@ between each evaluation's score at epoch ``e`` and its final score.
 - **Final score**: the evaluation's recorded score (the loss strategies minimised). For the
   MLP it is taken after Keras restored the best epoch's weights, averaged over folds, so
   it can differ from the curve's last value and ρ can stay below 1 at the last epoch.
-- **Score at epoch e**: the curve's value at ``e``. A curve that early stopping ended before
-  ``max_epochs`` carries its last value forward (the run trained no further). Non-finite
-  values rank last.
+- **Score at epoch e**, two measures: the curve's *value at* ``e`` (what BOHB's pruner
+  compares, and what a synthetic problem records after ``e`` epochs) and its *best up to*
+  ``e`` (what an MLP evaluation trained for ``e`` epochs records, since Keras restores the
+  best epoch's weights: what Hyperband's rungs compare). A curve that early stopping ended
+  before ``max_epochs`` carries its last value forward (the run trained no further).
+  Non-finite values rank last.
 - **Which evaluations**: status ``ok`` at ``max_epochs`` (pruned, diverged and failed ones
   are not full fidelity); a config evaluated again on the same seed (by another strategy,
   say) counts once, since paired seeds make it the same run.
@@ -48,7 +51,10 @@ CURVE_COLUMNS = [
     "final_score",
 ]
 EVALUATION = ["strategy", "seed", "index"]  # what identifies one evaluation
+# The two ways of reading a curve at epoch e: column of full_fidelity_curves → label.
+MEASURES = {"score": "value at epoch", "best_so_far": "best up to epoch"}
 CORRELATION_COLUMNS = [
+    "measure",
     "epoch",
     "fraction",
     "rho",
@@ -99,15 +105,16 @@ def _float(value: Any) -> float:
 
 def full_fidelity_curves(curves: pd.DataFrame) -> pd.DataFrame:
     """The full-fidelity ``ok`` evaluations' curves, each extended to ``max_epochs`` by
-    carrying its last value forward; ``carried`` marks the extended epochs. A config
-    evaluated more than once on a seed keeps its first evaluation only."""
+    carrying its last value forward (``carried`` marks the extended epochs), with the best
+    finite value so far. A config evaluated more than once on a seed keeps its first
+    evaluation only."""
     full = curves[
         (curves["status"] == "ok")
         & (curves["fidelity_epochs"] == curves["max_epochs"])
         & np.isfinite(curves["final_score"])
     ]
     if full.empty:
-        return pd.DataFrame(columns=[*CURVE_COLUMNS, "carried"])
+        return pd.DataFrame(columns=[*CURVE_COLUMNS, "best_so_far", "carried"])
     runs = full.drop_duplicates(EVALUATION)
     runs = runs.drop_duplicates(["seed", "config"])[[*EVALUATION, "config", "final_score"]]
     full = full.merge(runs[EVALUATION], on=EVALUATION)
@@ -119,6 +126,7 @@ def full_fidelity_curves(curves: pd.DataFrame) -> pd.DataFrame:
     last = last.loc[[(*key, n) for key, n in zip(wide.index, trained, strict=True)]].to_numpy()
     carried = epochs[None, :] > trained[:, None]
     values = np.where(carried, last[:, None], wide.to_numpy(float))
+    best = np.fmin.accumulate(np.where(np.isfinite(values), values, np.nan), axis=1)
     out = pd.DataFrame(
         {
             "strategy": np.repeat(wide.index.get_level_values("strategy"), max_epochs),
@@ -126,18 +134,20 @@ def full_fidelity_curves(curves: pd.DataFrame) -> pd.DataFrame:
             "index": np.repeat(wide.index.get_level_values("index"), max_epochs),
             "epoch": np.tile(epochs, len(wide)),
             "score": values.reshape(-1),
+            "best_so_far": best.reshape(-1),
             "carried": carried.reshape(-1),
         }
     )
     out = out.merge(runs, on=EVALUATION)
     out["status"], out["fidelity_epochs"], out["max_epochs"] = "ok", max_epochs, max_epochs
-    return out[[*CURVE_COLUMNS, "carried"]]
+    return out[[*CURVE_COLUMNS, "best_so_far", "carried"]]
 
 
 def rank_correlation_by_epoch(
-    full: pd.DataFrame, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+    full: pd.DataFrame, measure: str = "score", samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
 ) -> pd.DataFrame:
-    """Per epoch: Spearman ρ between the score at that epoch and the final score.
+    """Per epoch: Spearman ρ between the ``measure`` column (one of ``MEASURES``) at that
+    epoch and the final score.
 
     ``full`` is ``full_fidelity_curves``'s frame. ρ is computed within each seed with at
     least ``MIN_EVALUATIONS`` evaluations and averaged over those seeds; ``low``/``high``
@@ -150,7 +160,7 @@ def rank_correlation_by_epoch(
     rng = np.random.default_rng(seed)
     estimates, replicates, carried = [], [], []
     for _, part in full.groupby("seed"):
-        scores = part.pivot(index=EVALUATION, columns="epoch", values="score")
+        scores = part.pivot(index=EVALUATION, columns="epoch", values=measure)
         if len(scores) < MIN_EVALUATIONS:
             continue
         finals = part.groupby(EVALUATION)["final_score"].first().reindex(scores.index)
@@ -171,6 +181,7 @@ def rank_correlation_by_epoch(
     epochs = stopped.columns.to_numpy(int)
     return pd.DataFrame(
         {
+            "measure": MEASURES[measure],
             "epoch": epochs,
             "fraction": epochs / epochs.max(),
             "rho": rho,
@@ -209,28 +220,26 @@ def hyperband_rungs(max_epochs: int, factor: int = HYPERBAND_FACTOR) -> list[int
     return sorted(rungs)
 
 
-def at_highest_rung(correlation: pd.DataFrame) -> pd.Series | None:
-    """The correlation at Hyperband's highest rung below full fidelity (⌈E/3⌉ epochs), or
-    None when there is no such rung (fewer than 3 epochs)."""
-    rungs = hyperband_rungs(int(correlation["epoch"].max())) if not correlation.empty else []
-    if not rungs:
-        return None
-    return correlation.set_index("epoch").loc[rungs[-1]]
+def at_epoch(correlation: pd.DataFrame, epoch: int) -> dict[str, pd.Series]:
+    """Each measure's row at ``epoch``, by measure label."""
+    rows = correlation[correlation["epoch"] == epoch]
+    return {row["measure"]: row for _, row in rows.iterrows()}
 
 
 def fidelity_ranks(curves: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """``rank_correlation_by_epoch`` of ``curves_table``'s frame, and, when it is empty, a
-    one-line note saying why."""
+    """``rank_correlation_by_epoch`` of ``curves_table``'s frame for every measure, and,
+    when there is nothing to correlate, a one-line note saying why."""
     if curves.empty:
         return (
             pd.DataFrame(columns=CORRELATION_COLUMNS),
             "These records hold no learning curves (written before records kept them), so "
             "the rank-correlation figure is left out.",
         )
-    correlation = rank_correlation_by_epoch(full_fidelity_curves(curves))
-    if correlation.empty:
-        return correlation, (
+    full = full_fidelity_curves(curves)
+    parts = [rank_correlation_by_epoch(full, measure) for measure in MEASURES]
+    if parts[0].empty:  # both measures need the same evaluations
+        return parts[0], (
             f"No seed has {MIN_EVALUATIONS} or more completed full-fidelity evaluations, so "
             "the rank-correlation figure is left out."
         )
-    return correlation, None
+    return pd.concat(parts, ignore_index=True), None

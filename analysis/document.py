@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import anytime, decisions, stats
-from analysis.curves import at_highest_rung
+from analysis.curves import MEASURES, at_epoch, hyperband_rungs
 from analysis.significance import Comparison
 from analysis.styles import DISPLAY_NAMES
 
@@ -278,10 +278,11 @@ def build_document(result, figures_dir: str) -> Document:  # type: ignore[no-unt
             Figure(
                 "fidelity_rank_correlation",
                 "Spearman rank correlation between full-fidelity evaluations' validation "
-                "score after each epoch (first fold; an early-stopped curve carries its last "
-                "value forward) and their final score, within each seed and averaged over "
-                "seeds; band: 95% percentile bootstrap over evaluations resampled within "
-                "seeds; dotted: Hyperband's lower rungs at factor 3",
+                "score at epoch e (first fold: the value at e, and the best value up to e; "
+                "an early-stopped curve carries its last value forward) and their final "
+                "score, within each seed and averaged over seeds; bands: 95% percentile "
+                "bootstrap over evaluations resampled within seeds; dotted: Hyperband's "
+                "lower rungs at factor 3",
             ),
         )
     else:
@@ -558,34 +559,43 @@ def ert_view(ert: pd.DataFrame) -> pd.DataFrame:
 
 def fidelity_text(correlation: pd.DataFrame) -> str:
     """What the rank-correlation figure shows, in numbers."""
-    first, last = correlation.iloc[0], correlation.iloc[-1]
-    rung = at_highest_rung(correlation)
+    first = correlation.iloc[0]
+    value, best = MEASURES["score"], MEASURES["best_so_far"]
+    rungs = hyperband_rungs(int(correlation["epoch"].max()))
+    at = max(rungs) if rungs else 1
+    rows = at_epoch(correlation, at)
+    where = (
+        f"at {at} epochs ({rows[value]['fraction']:.0%} of the maximum, Hyperband's highest "
+        f"lower rung)"
+        if at > 1
+        else "after one epoch"
+    )
+    last = at_epoch(correlation, int(correlation["epoch"].max()))
     parts = [
         f"Hyperband and BOHB discard configurations on their early scores, betting that "
         f"early ranks hold. Over {int(first['n_evaluations'])} completed full-fidelity "
         f"evaluations on {int(first['n_seeds'])} seeds (a configuration evaluated again on "
-        f"a seed counts once), the rank correlation between the score after one epoch and "
-        f"the final score is ρ = {_rho(first)}"
-        + (
-            f"; at {rung.name} epochs ({rung['fraction']:.0%} of the maximum, Hyperband's "
-            f"highest lower rung) it is {_rho(rung)}."
-            if rung is not None and rung.name > 1
-            else "."
-        )
+        f"a seed counts once), {where} the rank correlation with the final score is "
+        f"ρ = {_rho(rows[value])} for the curve's value at that epoch (what BOHB's pruner "
+        f"compares) and {_rho(rows[best])} for its best value so far (what an MLP "
+        f"evaluation trained for that many epochs records, as Keras restores the best "
+        f"epoch's weights; a synthetic problem records the value).",
     ]
-    stopped = float(last["carried_share"])
+    stopped = float(last[value]["carried_share"])
     parts.append(
         f"Early stopping ended {stopped:.0%} of the curves before the last epoch; they carry "
         f"their last value forward."
         if stopped > 0
         else "No curve was stopped early."
     )
-    if last["rho"] < 0.995:
+    below = [m for m, row in last.items() if row["rho"] < 0.995]
+    if below:
         parts.append(
-            f"Even at the last epoch ρ is {last['rho']:.2f}: the final score is the recorded "
-            f"one, which Keras takes after restoring the best epoch's weights (and which is "
-            f"the mean over folds under cross-validation), while the curve is each epoch's "
-            f"value on the first fold."
+            "At the last epoch ρ is "
+            + " and ".join(f"{last[m]['rho']:.2f} ({m} e)" for m in below)
+            + ": the final score is the recorded one (for the MLP, after the best epoch's "
+            "weights were restored, and the mean over folds under cross-validation), while "
+            "the curve is the first fold's."
         )
     return " ".join(parts)
 

@@ -348,27 +348,27 @@ def decision_matrix_figure(
 
 def rank_correlation_figure(study: Study, correlation: pd.DataFrame) -> plt.Figure:
     """Spearman ρ between each epoch's score and the final score of full-fidelity
-    evaluations (line), its 95% bootstrap band, and the Hyperband rungs at factor 3."""
+    evaluations, per way of reading the curve (lines), with 95% bootstrap bands, and the
+    Hyperband rungs at factor 3."""
     max_epochs = int(correlation["epoch"].max())
     fig, ax = styles.new_figure()
-    ax.fill_between(
-        correlation["fraction"],
-        correlation["low"],
-        correlation["high"],
-        color="#4c72b0",
-        alpha=0.2,
-        lw=0,
-        label="95% bootstrap interval",
-    )
-    ax.plot(
-        correlation["fraction"],
-        correlation["rho"],
-        color="#4c72b0",
-        lw=2,
-        marker="o" if max_epochs <= 30 else None,
-        ms=4,
-        label="Spearman ρ, mean over seeds",
-    )
+    # Solid, then dashed on top: where the two measures agree, both stay visible.
+    looks = (("#333333", "-", "o"), ("#b8860b", "--", "s"))  # no strategy has these colours
+    for (label, part), (colour, line, marker) in zip(
+        correlation.groupby("measure", sort=False), looks, strict=False
+    ):
+        ax.fill_between(part["fraction"], part["low"], part["high"], color=colour, alpha=0.15, lw=0)
+        ax.plot(
+            part["fraction"],
+            part["rho"],
+            color=colour,
+            ls=line,
+            lw=2,
+            marker=marker if max_epochs <= 30 else None,
+            ms=4,
+            mfc="none" if line == "--" else colour,
+            label=f"{label} e (band: 95% bootstrap)",
+        )
     for i, rung in enumerate(hyperband_rungs(max_epochs)):
         ax.axvline(
             rung / max_epochs,
@@ -389,11 +389,11 @@ def rank_correlation_figure(study: Study, correlation: pd.DataFrame) -> plt.Figu
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.set_xlim(0.0, 1.02)
     ax.set_ylim(min(-0.1, float(np.nanmin(correlation["low"])) - 0.05), 1.05)
-    ax.set_xlabel(f"fraction of the maximum epochs trained (max_epochs = {max_epochs})")
-    ax.set_ylabel("rank correlation with the final score")
+    ax.set_xlabel(f"epoch e as a fraction of the maximum ({max_epochs} epochs)")
+    ax.set_ylabel("Spearman ρ with the final score (mean over seeds)")
     top = ax.secondary_xaxis("top", functions=(lambda f: f * max_epochs, lambda e: e / max_epochs))
     top.xaxis.set_major_locator(MaxNLocator(integer=True))
-    top.set_xlabel("epoch")
+    top.set_xlabel("epoch e")
     n, seeds = int(correlation["n_evaluations"].iloc[0]), int(correlation["n_seeds"].iloc[0])
     ax.set_title(
         f"{study.name}: do early ranks predict final ranks?\n"

@@ -94,6 +94,22 @@ def test_a_known_spearman_value_a_reversal_and_a_nan_that_ranks_last() -> None:
     assert (correlation["rho"] <= correlation["high"] + 1e-12).all()
 
 
+def test_the_best_value_so_far_ranks_like_a_score_taken_after_restoring_the_best_epoch() -> None:
+    # Each final score is the curve's best, as an MLP's after Keras restores those weights.
+    curves = [[5.0, 1.0, 9.0, 9.0], [6.0, 2.0, 2.0, 2.0], [7.0, 3.0, 3.0, 3.0], [8.0, 4.0, 4.0]]
+    runs = [_rows(0, i, curve, min(curve)) for i, curve in enumerate(curves)]
+    full = full_fidelity_curves(_frame(runs))
+    assert list(full[full["index"] == 0]["best_so_far"]) == [5.0, 1.0, 1.0, 1.0]
+    value = rank_correlation_by_epoch(full, "score", samples=50)
+    best = rank_correlation_by_epoch(full, "best_so_far", samples=50)
+    assert set(value["measure"]) == {"value at epoch"}
+    assert set(best["measure"]) == {"best up to epoch"}
+    # Last epoch: values 9, 2, 3, 4 (the last one carried) against finals 1..4: ρ = −0.2.
+    assert list(value["rho"]) == pytest.approx([1.0, 1.0, -0.2, -0.2])
+    assert list(best["rho"]) == pytest.approx([1.0, 1.0, 1.0, 1.0])
+    assert list(best["carried_share"]) == [0.0, 0.0, 0.0, 0.25]
+
+
 def test_too_few_evaluations_or_no_curves_give_an_empty_frame_and_a_note() -> None:
     two = _frame([_rows(0, i, [1.0, 2.0, 3.0, 4.0], float(i)) for i in range(2)])
     correlation, note = fidelity_ranks(two)
@@ -131,14 +147,19 @@ def test_the_report_shows_the_rank_correlation_of_a_study_with_curves(
     assert set(table["status"]) >= {"ok", "pruned"}  # bohb prunes, and its curves stop there
     result = analyse(study)
     assert result.fidelity_note is None
-    assert list(result.fidelity_ranks["epoch"]) == list(range(1, 10))
-    assert result.fidelity_ranks["rho"].iloc[-1] == pytest.approx(1.0)  # no folds, no stopping
+    ranks = result.fidelity_ranks
+    assert set(ranks["measure"]) == {"value at epoch", "best up to epoch"}
+    value = ranks[ranks["measure"] == "value at epoch"]
+    assert list(value["epoch"]) == list(range(1, 10))
+    # A synthetic evaluation records its last epoch's value: no folds, no early stopping.
+    assert value["rho"].iloc[-1] == pytest.approx(1.0)
     write_figures(result)
     assert (branin_study / "figures" / "fidelity_rank_correlation.png").stat().st_size > 10_000
     markdown = write_report(result)[0].read_text()
     section = markdown[markdown.index("## Learning curves") : markdown.index("## Parameter")]
     assert "figures/fidelity_rank_correlation.png" in section
     assert "at 3 epochs (33% of the maximum, Hyperband's highest lower rung)" in section
+    assert "No curve was stopped early." in section
 
 
 def test_records_without_curves_leave_the_figure_out_with_a_note(
