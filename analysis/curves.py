@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.stats import rankdata
 
 from analysis.load import Study
@@ -66,6 +67,7 @@ CORRELATION_COLUMNS = [
 ]
 MIN_EVALUATIONS = 3  # per seed: fewer ranks say nothing
 BOOTSTRAP_SAMPLES = 1000
+CHUNK_VALUES = 4_000_000  # resampled curve values ranked at a time (a few tens of MB)
 HYPERBAND_FACTOR = 3
 
 
@@ -165,9 +167,15 @@ def rank_correlation_by_epoch(
             continue
         finals = part.groupby(EVALUATION)["final_score"].first().reindex(scores.index)
         x, y = _as_losses(scores.to_numpy(float)), finals.to_numpy(float)
-        estimates.append(_spearman(x[None], y[None])[0])
-        draws = rng.integers(0, len(y), size=(samples, len(y)))
-        replicates.append(_spearman(x[draws], y[draws]))
+        estimates.append(_resampled_spearman(x, y, np.ones((1, len(y)), int))[0])
+        counts = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=samples)
+        # In chunks: all samples at once would hold samples × evaluations × epochs floats.
+        step = max(1, CHUNK_VALUES // x.size)
+        replicates.append(
+            np.concatenate(
+                [_resampled_spearman(x, y, c) for c in np.split(counts, range(step, samples, step))]
+            )
+        )
         carried.append(part.pivot(index=EVALUATION, columns="epoch", values="carried"))
     if not estimates:
         return pd.DataFrame(columns=CORRELATION_COLUMNS)
@@ -199,15 +207,41 @@ def _as_losses(scores: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(scores), scores, np.inf)
 
 
-def _spearman(scores: np.ndarray, finals: np.ndarray) -> np.ndarray:
-    """ρ per sample and epoch: ``scores`` is samples × evaluations × epochs, ``finals``
-    samples × evaluations. Ties get average ranks; a constant column gives NaN."""
-    x = rankdata(scores, axis=1)
-    y = rankdata(finals, axis=1)[:, :, None]
-    x = x - x.mean(axis=1, keepdims=True)
-    y = y - y.mean(axis=1, keepdims=True)
+def _resampled_spearman(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """ρ per bootstrap sample and epoch, from how often each evaluation was drawn
+    (``counts``: samples × evaluations; ``x``: evaluations × epochs; ``y``: evaluations).
+
+    The same as ranking each resample (average ranks for ties) and correlating, without
+    sorting it again: a drawn value's rank is the number of drawn values below it plus
+    (the number of drawn values equal to it + 1) / 2, all read off the original order."""
+    rx = _drawn_ranks(rankdata(x, method="dense", axis=0).astype(int) - 1, counts)
+    ry = _drawn_ranks(rankdata(y, method="dense").astype(int)[:, None] - 1, counts)
+    w = counts[:, :, None].astype(float)
+    total = w.sum(axis=1, keepdims=True)
+    rx = rx - (w * rx).sum(axis=1, keepdims=True) / total
+    ry = ry - (w * ry).sum(axis=1, keepdims=True) / total
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (x * y).sum(axis=1) / np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
+        return (w * rx * ry).sum(axis=1) / np.sqrt(
+            (w * rx * rx).sum(axis=1) * (w * ry * ry).sum(axis=1)
+        )
+
+
+def _drawn_ranks(dense: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Average rank within each resample of every evaluation's value, per column:
+    ``dense`` (evaluations × columns) is each value's dense rank from 0 in its column."""
+    samples, (n, columns) = len(counts), dense.shape
+    # drawn[s, c, k]: how many drawn values of column c have dense rank k.
+    where = sparse.csr_array(
+        (
+            np.ones(n * columns),
+            (np.repeat(np.arange(n), columns), (np.arange(columns) * n + dense).ravel()),
+        ),
+        shape=(n, columns * n),
+    )
+    drawn = (counts.astype(float) @ where).reshape(samples, columns, n)
+    below = np.cumsum(drawn, axis=2) - drawn
+    ranks = below + (drawn + 1) / 2
+    return np.take_along_axis(ranks, dense.T[None, :, :], axis=2).transpose(0, 2, 1)
 
 
 def hyperband_rungs(max_epochs: int, factor: int = HYPERBAND_FACTOR) -> list[int]:

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import spearmanr
 
 from analysis.curves import (
     CURVE_COLUMNS,
+    _resampled_spearman,
     curves_table,
     fidelity_ranks,
     full_fidelity_curves,
@@ -108,6 +110,20 @@ def test_the_best_value_so_far_ranks_like_a_score_taken_after_restoring_the_best
     assert list(value["rho"]) == pytest.approx([1.0, 1.0, -0.2, -0.2])
     assert list(best["rho"]) == pytest.approx([1.0, 1.0, 1.0, 1.0])
     assert list(best["carried_share"]) == [0.0, 0.0, 0.0, 0.25]
+
+
+def test_the_bootstrap_ranks_each_resample_as_spearman_would() -> None:
+    rng = np.random.default_rng(7)
+    scores = np.round(rng.normal(size=(12, 3)), 1)  # rounded: ties within epochs
+    scores[2, 1] = np.inf  # a non-finite score, ranked last
+    finals = np.round(rng.normal(size=12), 1)
+    counts = rng.multinomial(12, np.full(12, 1 / 12), size=20)
+    fast = _resampled_spearman(scores, finals, counts)
+    for sample, drawn in enumerate(counts):
+        rows = np.repeat(np.arange(12), drawn)
+        for epoch in range(3):
+            expected = spearmanr(scores[rows, epoch], finals[rows]).statistic
+            assert fast[sample, epoch] == pytest.approx(expected)
 
 
 def test_too_few_evaluations_or_no_curves_give_an_empty_frame_and_a_note() -> None:
