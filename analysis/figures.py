@@ -7,8 +7,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from analysis import styles
+from analysis.curves import HYPERBAND_FACTOR, hyperband_rungs
 from analysis.load import Study
 from analysis.tables import X_AXES, best_so_far_curves, curve_bands
 
@@ -339,4 +341,62 @@ def decision_matrix_figure(
         "framed: decided better",
         fontsize="medium",
     )
+    return fig
+
+
+def rank_correlation_figure(study: Study, correlation: pd.DataFrame) -> plt.Figure:
+    """Spearman ρ between each epoch's score and the final score of full-fidelity
+    evaluations, per way of reading the curve (lines), with 95% bootstrap bands, and the
+    Hyperband rungs at factor 3."""
+    max_epochs = int(correlation["epoch"].max())
+    fig, ax = styles.new_figure()
+    # Solid, then dashed on top: where the two measures agree, both stay visible.
+    looks = (("#333333", "-", "o"), ("#b8860b", "--", "s"))  # no strategy has these colours
+    for (label, part), (colour, line, marker) in zip(
+        correlation.groupby("measure", sort=False), looks, strict=False
+    ):
+        ax.fill_between(part["fraction"], part["low"], part["high"], color=colour, alpha=0.15, lw=0)
+        ax.plot(
+            part["fraction"],
+            part["rho"],
+            color=colour,
+            ls=line,
+            lw=2,
+            marker=marker if max_epochs <= 30 else None,
+            ms=4,
+            mfc="none" if line == "--" else colour,
+            label=f"{label} e (band: 95% bootstrap)",
+        )
+    for i, rung in enumerate(hyperband_rungs(max_epochs)):
+        ax.axvline(
+            rung / max_epochs,
+            color="0.4",
+            ls=":",
+            lw=1.2,
+            label=f"Hyperband rungs (factor {HYPERBAND_FACTOR})" if i == 0 else None,
+        )
+        ax.annotate(
+            f"{rung} ep.",
+            (rung / max_epochs, 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 4),
+            textcoords="offset points",
+            fontsize="small",
+            color="0.3",
+        )
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_xlim(0.0, 1.02)
+    ax.set_ylim(min(-0.1, float(np.nanmin(correlation["low"])) - 0.05), 1.05)
+    ax.set_xlabel(f"epoch e as a fraction of the maximum ({max_epochs} epochs)")
+    ax.set_ylabel("Spearman ρ with the final score (mean over seeds)")
+    top = ax.secondary_xaxis("top", functions=(lambda f: f * max_epochs, lambda e: e / max_epochs))
+    top.xaxis.set_major_locator(MaxNLocator(integer=True))
+    top.set_xlabel("epoch e")
+    n, seeds = int(correlation["n_evaluations"].iloc[0]), int(correlation["n_seeds"].iloc[0])
+    ax.set_title(
+        f"{study.name}: do early ranks predict final ranks?\n"
+        f"{n} full-fidelity evaluations, {seeds} seeds",
+        fontsize="medium",
+    )
+    ax.legend(fontsize="small", loc="lower right")
     return fig

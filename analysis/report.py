@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import anytime, decisions, figures, stats, styles
+from analysis.curves import curves_table, fidelity_ranks
 from analysis.importance import Importance, parameter_importance
 from analysis.load import Study, load_study
 from analysis.significance import Significance, omnibus_table, pairwise_table, significance
@@ -44,6 +45,9 @@ class Analysis:
     ert: pd.DataFrame
     importance: Importance
     decisions: decisions.Decisions
+    # Per epoch: rank correlation of full-fidelity evaluations' scores with their final ones.
+    fidelity_ranks: pd.DataFrame
+    fidelity_note: str | None  # why ``fidelity_ranks`` is empty, if it is
     notes: list[str] = field(default_factory=list)
 
 
@@ -69,6 +73,7 @@ def analyse(study: Study, control: str | None = None, rope: float | None = None)
     comparison = _with_anytime_columns(comparison, normalised, ert, study.budget)
     notes = [f"skipped unreadable record {s}" for s in study.skipped]
     sig = significance(study, cells, evaluations)
+    ranks, ranks_note = fidelity_ranks(curves_table(study))
     return Analysis(
         study=study,
         evaluations=evaluations,
@@ -84,6 +89,8 @@ def analyse(study: Study, control: str | None = None, rope: float | None = None)
         decisions=study_decisions(
             study, sig.comparison(f"test_{study.objective_metric}").matrix, control, rope
         ),
+        fidelity_ranks=ranks,
+        fidelity_note=ranks_note,
         notes=notes,
     )
 
@@ -182,6 +189,7 @@ def tables(result: Analysis) -> dict[str, pd.DataFrame]:
         "ert": result.ert,
         "importance": pd.concat([imp.fanova, imp.ped_anova], ignore_index=True),
         "anova": imp.anova,
+        "fidelity_rank_correlation": result.fidelity_ranks,
     }
 
 
@@ -245,6 +253,10 @@ def figure_set(result: Analysis) -> dict[str, object]:
         cd = stats.nemenyi_critical_difference(main.matrix.shape[1], main.matrix.shape[0])
         out["critical_difference"] = lambda: figures.critical_difference_figure(
             study, main.ranks, main.nemenyi, main.measure, cd
+        )
+    if not result.fidelity_ranks.empty:
+        out["fidelity_rank_correlation"] = lambda: figures.rank_correlation_figure(
+            study, result.fidelity_ranks
         )
     out["time_vs_performance"] = lambda: figures.time_performance_figure(study, result.cells)
     imp = result.importance

@@ -19,7 +19,6 @@ from study.records import (
     Artifacts,
     BudgetAccount,
     CellRecord,
-    EvaluationRecord,
     Incumbent,
     TestResult,
     Timings,
@@ -113,7 +112,7 @@ def compute_cell(
         )
 
     # Read by name, so that the ledger's optional fields (epoch_scores) come along.
-    evaluations = [EvaluationRecord(**e.to_dict()) for e in objective.evaluations]
+    evaluations = list(objective.evaluations)
     overhead_seconds = sum(e.overhead_seconds for e in evaluations) + trailing
     record = CellRecord(
         study=spec.name,

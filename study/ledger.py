@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from study.outcome import EpochReport, KeepModel, Outcome, TestScore
+from study.outcome import EpochReport, Evaluation, KeepModel, Outcome, TestScore
 from study.space import SearchSpace
 
 
@@ -39,29 +38,6 @@ class Evaluator(Protocol):
         """Retrain ``config`` and score it on the test split; an evaluator that trains a
         model hands it to ``keep_model`` (the runner passes one only to save models)."""
         ...
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    index: int
-    config: dict[str, Any]
-    fidelity_epochs: int  # epochs asked for
-    charged_epochs: int
-    cost: float  # full-fidelity evaluation equivalents charged for this evaluation
-    cumulative_cost: float
-    score: float
-    metrics: dict[str, float]
-    fold_metrics: dict[str, list[float]]
-    epochs_run: int
-    best_epoch: float
-    fit_seconds: float  # training and scoring
-    compile_seconds: float  # compiling training functions new to the process, apart
-    overhead_seconds: float  # strategy's own time since the previous evaluation returned
-    status: str
-    error: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 EvaluationHook = Callable[[Evaluation, Evaluation | None], None]
@@ -161,6 +137,7 @@ class Objective:
             overhead_seconds=overhead,
             status=outcome.status,
             error=outcome.error,
+            epoch_scores=[float(v) for v in outcome.epoch_scores],
         )
         self.evaluations.append(evaluation)
         if self.on_evaluation is not None:

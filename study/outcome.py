@@ -44,3 +44,39 @@ class TestScore:
     status: Status = "ok"
     error: str | None = None
     compile_seconds: float = 0.0
+
+
+# The ledger's incumbent is the best evaluation with one of these statuses.
+COUNTED_STATUSES = ("ok", "pruned")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One call of the objective, as the ledger records it (and cell records keep it)."""
+
+    index: int
+    config: dict[str, Any]
+    fidelity_epochs: int  # epochs asked for
+    charged_epochs: int
+    cost: float  # full-fidelity evaluation equivalents charged
+    cumulative_cost: float
+    score: float  # the minimised objective the strategy saw
+    metrics: dict[str, float]  # validation metrics
+    fold_metrics: dict[str, list[float]]
+    epochs_run: int
+    best_epoch: float
+    fit_seconds: float  # training and scoring
+    overhead_seconds: float  # the strategy's own time since the previous evaluation returned
+    status: str  # ok, pruned, diverged or failed
+    error: str | None
+    # The validation objective after each epoch of the first fold, as trained: shorter than
+    # ``fidelity_epochs`` when early stopping, pruning or divergence ended the run (NaN where
+    # the epoch had no finite score); empty in records written before curves were kept.
+    epoch_scores: list[float] = field(default_factory=list)
+    # Compiling training functions new to the process, apart (since version 2).
+    compile_seconds: float = field(default=0.0, kw_only=True)
+
+    @property
+    def counted(self) -> bool:
+        """Whether the ledger could pick it as the incumbent."""
+        return self.status in COUNTED_STATUSES

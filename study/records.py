@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from study.errors import UsageError
+from study.outcome import Evaluation
 from study.settings import StudySpec
 
 SCHEMA_VERSION = 2
@@ -138,39 +139,6 @@ def _checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-# The ledger's incumbent is the best evaluation with one of these statuses.
-COUNTED_STATUSES = ("ok", "pruned")
-
-
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """One call of the objective, as the ledger recorded it."""
-
-    index: int
-    config: dict[str, Any]
-    fidelity_epochs: int  # epochs asked for
-    charged_epochs: int
-    cost: float  # full-fidelity evaluation equivalents charged
-    cumulative_cost: float
-    score: float  # the minimised objective the strategy saw
-    metrics: dict[str, float]  # validation metrics
-    fold_metrics: dict[str, list[float]]
-    epochs_run: int
-    best_epoch: float
-    fit_seconds: float
-    overhead_seconds: float
-    status: str  # ok, pruned, diverged or failed
-    error: str | None
-    # The validation objective after each epoch of the first fold (empty where not recorded).
-    epoch_scores: list[float] = field(default_factory=list)
-    compile_seconds: float = field(default=0.0, kw_only=True)  # since version 2
-
-    @property
-    def counted(self) -> bool:
-        """Whether the ledger could pick it as the incumbent."""
-        return self.status in COUNTED_STATUSES
-
-
 @dataclass(frozen=True)
 class Incumbent:
     """The best counted evaluation: what the strategy hands to its user."""
@@ -274,7 +242,7 @@ class CellRecord:
     spec: StudySpec
     objective_metric: str
     metric_directions: dict[str, str]  # metric -> "min" or "max"
-    evaluations: list[EvaluationRecord]
+    evaluations: list[Evaluation]
     incumbent: Incumbent | None
     test: TestResult
     budget: BudgetAccount

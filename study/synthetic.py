@@ -86,6 +86,8 @@ class FunctionEvaluator:
                 best_epoch=math.nan,
                 fit_seconds=time.perf_counter() - started,
                 status="diverged",
+                # The simulated run trained every epoch to a non-finite score.
+                epoch_scores=[math.nan] * epochs,
             )
         curve = self.curve(config, value)
         trained = epochs

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from study.outcome import Outcome, TestScore
+from study.outcome import Evaluation, Outcome, TestScore
 from study.records import (
     BudgetAccount,
     CellRecord,
     Environment,
-    EvaluationRecord,
     Incumbent,
     TestResult,
     Timings,
@@ -57,7 +56,7 @@ def toy_record(
     """A minimal valid record whose evaluations score ``values`` at full fidelity (2 epochs)."""
     metric = "rmse" if direction == "min" else "accuracy"
     evaluations = [
-        EvaluationRecord(
+        Evaluation(
             index=i,
             config={"lr": 0.01 * (i + 1)},
             fidelity_epochs=2,

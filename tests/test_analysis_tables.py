@@ -131,6 +131,7 @@ FIGURES = (
     "importance",
     "marginals",
     "interaction",
+    "fidelity_rank_correlation",
 )
 
 
@@ -155,6 +156,7 @@ def test_every_figure_and_a_self_contained_report(reported_study: Path) -> None:
         "Comparison",
         "Frequentist tests (second view; secondary family: all pairs)",
         "Anytime performance",
+        "Learning curves: do early ranks predict final ranks?",
         "Parameter importance",
         "Environment",
     ):
@@ -168,6 +170,7 @@ def test_every_figure_and_a_self_contained_report(reported_study: Path) -> None:
         "ert",
         "importance",
         "normalised_score",
+        "fidelity_rank_correlation",
     ):
         assert not pd.read_csv(study_copy / "tables" / f"{table}.csv").empty, table
 

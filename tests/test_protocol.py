@@ -68,9 +68,22 @@ def test_diverging_training_is_recorded_with_a_finite_penalty(
     outcome = p.evaluate(dict(MODEL_DEFAULTS, learning_rate=1e4, n_hidden=3, n_neurons=100), 5)
     assert outcome.status == "diverged"
     assert outcome.epochs_run < 5  # stopped once the loss was not finite, silently
+    assert len(outcome.epoch_scores) == outcome.epochs_run  # the curve of what was trained
     assert capsys.readouterr().out == ""
     assert math.isfinite(outcome.score) and outcome.score == p.penalty
     assert outcome.score > 2 * float(np.std(p.y_train))
+
+
+@pytest.mark.parametrize("engine", ["compiled", "keras"])
+def test_the_curve_is_the_validation_objective_of_every_epoch(engine: str) -> None:
+    settings = ProtocolSettings(
+        validation="holdout", max_epochs=4, patience=4, max_rows=1000, engine=engine
+    )
+    outcome = make(0, settings).evaluate(dict(MODEL_DEFAULTS, optimizer="adam"), epochs=4)
+    assert outcome.status == "ok" and len(outcome.epoch_scores) == outcome.epochs_run == 4
+    # Keras restores the best epoch's weights, so the recorded RMSE is the curve's best
+    # value (computed in float32 during training, in float64 after it).
+    assert min(outcome.epoch_scores) == pytest.approx(outcome.metrics["rmse"], rel=1e-4)
 
 
 def test_quantile_preprocessing_option_trains() -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from study.errors import UsageError
 from study.problems import PROBLEMS, Problem
-from study.runner import open_study, pending_cells, run_study
+from study.records import reproducible_part
+from study.runner import open_study, pending_cells, run_cell, run_study
 from study.settings import ProtocolSettings, StudySpec
 from study.store import StudyStore
 from tests.fakes import FakeEvaluator
@@ -98,3 +99,22 @@ def test_new_strategies_and_seeds_may_join_a_study(tmp_path: Path, fake_problem:
     assert merged is not None
     assert merged.strategies == ("random_search", "skopt_bayes", "kt_hyperband")
     assert merged.seeds == (0, 1, 2)
+
+
+def test_a_rerun_repeats_every_learning_curve(tmp_path: Path) -> None:
+    branin = StudySpec(
+        name="curves",
+        problem="branin",
+        space="branin",
+        strategies=("bohb",),  # prunes: its curves stop where the pruner stopped them
+        seeds=(0,),
+        budget=4,
+        protocol=ProtocolSettings(max_epochs=9),
+    )
+    first = run_cell(branin, "bohb", 0, open_study(tmp_path / "a", branin))
+    second = run_cell(branin, "bohb", 0, open_study(tmp_path / "b", branin))
+    assert reproducible_part(first) == reproducible_part(second)
+    evaluations = first.evaluations
+    assert any(e.status == "pruned" for e in evaluations)
+    for e in evaluations:
+        assert len(e.epoch_scores) == e.epochs_run == e.charged_epochs

@@ -358,17 +358,19 @@ class MLPProtocol:
         except Exception as exc:  # a config Keras cannot train is a failed evaluation
             # never reuse a model left half-built
             self._models.discard(config, prepared.X_fit.shape[1], self.task.head)
-            return _Fit.failed(time.perf_counter() - start, _error_text(exc))
+            return _Fit.failed(time.perf_counter() - start, _error_text(exc), tracker.scores)
         compiling = estimator.model_.compile_seconds
         history = estimator.history_
         losses = np.asarray(history.get("loss", []), dtype=float)
         epochs_run = len(losses)
         if epochs_run == 0 or not np.all(np.isfinite(losses)):
-            return _Fit.diverged(time.perf_counter() - start - compiling, epochs_run, compiling)
+            return _Fit.diverged(
+                time.perf_counter() - start - compiling, epochs_run, compiling, tracker.scores
+            )
         predictions = estimator.model_.predict_rows(prepared.X_score)
         seconds = time.perf_counter() - start - compiling
         if not np.all(np.isfinite(predictions)):
-            return _Fit.diverged(seconds, epochs_run, compiling)
+            return _Fit.diverged(seconds, epochs_run, compiling, tracker.scores)
         if keep_model is not None:
             keep_model(estimator.model_.standard_copy(), prepared.preprocessor)
         val_losses = history.get("val_loss")
@@ -472,13 +474,24 @@ class _Fit:
     error: str | None = None
     compile_seconds: float = 0.0  # tracing and compiling training functions, apart
 
+    # A run that diverged or failed keeps the curve of the epochs it did train.
     @classmethod
-    def diverged(cls, seconds: float, epochs_run: int, compile_seconds: float) -> _Fit:
-        return cls("diverged", np.empty(0), epochs_run, 0, seconds, compile_seconds=compile_seconds)
+    def diverged(
+        cls, seconds: float, epochs_run: int, compile_seconds: float, epoch_scores: list[float]
+    ) -> _Fit:
+        return cls(
+            "diverged",
+            np.empty(0),
+            epochs_run,
+            0,
+            seconds,
+            epoch_scores,
+            compile_seconds=compile_seconds,
+        )
 
     @classmethod
-    def failed(cls, seconds: float, error: str) -> _Fit:
-        return cls("failed", np.empty(0), 0, 0, seconds, error=error)
+    def failed(cls, seconds: float, error: str, epoch_scores: list[float]) -> _Fit:
+        return cls("failed", np.empty(0), 0, 0, seconds, epoch_scores, error=error)
 
 
 class _StopOnNaN(keras.callbacks.Callback):
