@@ -381,44 +381,42 @@ def rule_text(d: decisions.Decisions) -> str:
 
 def primary_view(d: decisions.Decisions) -> pd.DataFrame:
     t = d.primary
-    unit = d.unit.strip()
-    return pd.DataFrame(
-        {
-            "strategy": t["a"],
-            "seeds": t["n_seeds"],
-            f"median difference ({unit})": t["median_difference"],
-            "95% interval": [
-                _interval(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
-            ],
-            "P(better)": t["p_a_better"].map(probability_text),
-            "P(equivalent)": t["p_equivalent"].map(probability_text),
-            "P(worse)": t["p_b_better"].map(probability_text),
-            "decision": t["decision"],
-            "seeds to decide": [
-                _seeds(v, dec)
-                for v, dec in zip(
-                    t.get("seeds_needed", [None] * len(t)), t["decision"], strict=True
-                )
-            ],
-            f"Wilcoxon p (Holm over {len(t)})": t["p_holm"],
-        }
+    view = _comparison_columns(t, ("strategy",), ("better", "worse"), "decision")
+    view.insert(2, f"median difference ({d.unit.strip()})", t["median_difference"])
+    view.insert(
+        len(view.columns) - 1,
+        "seeds to decide",
+        [
+            _seeds(v, dec)
+            for v, dec in zip(t.get("seeds_needed", [None] * len(t)), t["decision"], strict=True)
+        ],
     )
+    return view
 
 
 def pairs_view(t: pd.DataFrame) -> pd.DataFrame:
+    view = _comparison_columns(t, ("a", "b"), ("a better", "b better"), "decision for a")
+    view.insert(3, "median a − b", t["median_difference"])
+    return view
+
+
+def _comparison_columns(
+    t: pd.DataFrame, names: tuple[str, ...], sides: tuple[str, str], decision: str
+) -> pd.DataFrame:
+    """What every comparison table shows: who, seeds, interval, the three probabilities,
+    the decision and the frequentist p."""
+    columns = {name: t[key] for name, key in zip(names, ("a", "b"), strict=False)}
     return pd.DataFrame(
         {
-            "a": t["a"],
-            "b": t["b"],
+            **columns,
             "seeds": t["n_seeds"],
-            "median a − b": t["median_difference"],
             "95% interval": [
                 _interval(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
             ],
-            "P(a better)": t["p_a_better"].map(probability_text),
+            f"P({sides[0]})": t["p_a_better"].map(probability_text),
             "P(equivalent)": t["p_equivalent"].map(probability_text),
-            "P(b better)": t["p_b_better"].map(probability_text),
-            "decision for a": t["decision"],
+            f"P({sides[1]})": t["p_b_better"].map(probability_text),
+            decision: t["decision"],
             f"Wilcoxon p (Holm over {len(t)})": t["p_holm"],
         }
     )

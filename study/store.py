@@ -82,6 +82,15 @@ def model_filename(strategy: str, seed: int) -> str:
     return cell_stem(strategy, seed) + MODEL_SUFFIX
 
 
+def _below(name: str) -> property:
+    """A store path: ``name`` inside the study's directory."""
+
+    def path(store: StudyStore) -> Path:
+        return store.directory / name
+
+    return property(path, doc=f"``<study>/{name}``")
+
+
 class StudyStore:
     """One study directory: its spec, records, lock, models, TensorBoard runs and log."""
 
@@ -101,33 +110,13 @@ class StudyStore:
 
     # --- paths ----------------------------------------------------------------------------
 
-    @property
-    def spec_path(self) -> Path:
-        return self.directory / SPEC_FILE
-
-    @property
-    def cells_dir(self) -> Path:
-        return self.directory / CELLS_DIR
-
-    @property
-    def lock_path(self) -> Path:
-        return self.directory / LOCK_FILE
-
-    @property
-    def tensorboard_dir(self) -> Path:
-        return self.directory / TENSORBOARD_DIR
-
-    @property
-    def log_path(self) -> Path:
-        return self.directory / SEQUENTIAL_LOG
-
-    @property
-    def tables_dir(self) -> Path:
-        return self.directory / TABLES_DIR
-
-    @property
-    def figures_dir(self) -> Path:
-        return self.directory / FIGURES_DIR
+    spec_path = _below(SPEC_FILE)
+    cells_dir = _below(CELLS_DIR)
+    lock_path = _below(LOCK_FILE)
+    tensorboard_dir = _below(TENSORBOARD_DIR)
+    log_path = _below(SEQUENTIAL_LOG)
+    tables_dir = _below(TABLES_DIR)
+    figures_dir = _below(FIGURES_DIR)
 
     def report_path(self, suffix: str) -> Path:
         """The report as ``suffix`` (".md", ".html")."""
