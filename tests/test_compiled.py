@@ -187,7 +187,11 @@ def test_an_executable_from_the_compile_cache_trains_as_a_fresh_compile(tmp_path
     assert {path: path.stat().st_mtime_ns for path in cached} == stamps  # loaded, not rewritten
 
 
-def test_the_compile_cache_can_be_moved_or_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_compile_cache_is_off_unless_a_directory_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TUNEBENCH_XLA_CACHE", raising=False)
+    assert cache_directory() is None
     monkeypatch.setenv("TUNEBENCH_XLA_CACHE", "off")
     assert cache_directory() is None
     monkeypatch.setenv("TUNEBENCH_XLA_CACHE", "/somewhere")
