@@ -111,8 +111,7 @@ def compute_cell(
             status=score.status,
         )
 
-    # Read by name, so that the ledger's optional fields (epoch_scores) come along.
-    evaluations = list(objective.evaluations)
+    evaluations = list(objective.evaluations)  # the ledger's records, in the record's type
     overhead_seconds = sum(e.overhead_seconds for e in evaluations) + trailing
     record = CellRecord(
         study=spec.name,
