@@ -108,7 +108,7 @@ def test_a_rerun_repeats_every_learning_curve(tmp_path: Path) -> None:
         space="branin",
         strategies=("bohb",),  # prunes: its curves stop where the pruner stopped them
         seeds=(0,),
-        budget=4,
+        budget=8,  # enough trials that every supported Optuna's pruner stops some
         protocol=ProtocolSettings(max_epochs=9),
     )
     first = run_cell(branin, "bohb", 0, open_study(tmp_path / "a", branin))
