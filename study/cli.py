@@ -199,30 +199,32 @@ def make_executor(args: argparse.Namespace) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from study.runner import check_study, preflight
+    from study.runner import check_study
 
     spec = spec_from_args(args)
     executor = make_executor(args)
-    # Every check that can refuse the run happens before anything is written.
+    # Every check that can refuse the run happens before anything is written: the spec
+    # here, the data in the workers as they start (so that this process never needs to
+    # import TensorFlow when cells run elsewhere).
     check_study(args.results, spec)
-    preflight(spec)
-    if args.until_decided:
-        from study.until_decided import grow_until_decided
+    with executor:
+        executor.warm_up(spec)
+        if args.until_decided:
+            from study.until_decided import grow_until_decided
 
-        result, decided = grow_until_decided(
-            spec,
-            args.results,
-            # A fresh executor per batch: each run of cells opens and closes its own.
-            lambda grown: _run_missing(args, grown, make_executor(args)),
-            max_seeds=args.max_seeds,
-            batch=args.seed_batch,
-            control=args.control,
-            rope=args.rope,
-        )
-        if result is not None and not result.failed and not decided:
-            print(f"not every comparison is decided at {args.max_seeds} seeds (--max-seeds)")
-    else:
-        result = _run_missing(args, spec, executor)
+            result, decided = grow_until_decided(
+                spec,
+                args.results,
+                lambda grown: _run_missing(args, grown, executor),
+                max_seeds=args.max_seeds,
+                batch=args.seed_batch,
+                control=args.control,
+                rope=args.rope,
+            )
+            if result is not None and not result.failed and not decided:
+                print(f"not every comparison is decided at {args.max_seeds} seeds (--max-seeds)")
+        else:
+            result = _run_missing(args, spec, executor)
     if result is not None and result.failed:
         names = ", ".join(f"{s} seed {k}" for s, k in result.failed)
         print(
@@ -241,7 +243,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_missing(args: argparse.Namespace, spec: Any, executor: Any) -> Any:
-    """Run the cells of ``spec`` that have no record yet, with progress; a ``StudyResult``."""
+    """Run the cells of ``spec`` that have no record yet on ``executor`` (entered), with
+    progress; a ``StudyResult``."""
     from study.runner import StudyResult, locked_study, pending_cells, run_cells
 
     with locked_study(args.results, spec) as store:
@@ -256,11 +259,17 @@ def _run_missing(args: argparse.Namespace, spec: Any, executor: Any) -> Any:
         )
         if not pending:
             return StudyResult(store.directory)
-        from study.estimate import estimate_seconds
+        from study.estimate import estimate_seconds, measure_costs
         from study.progress import StudyProgress
 
         workers = max(1, getattr(executor, "workers", 1))
-        print(f"estimated run time: {estimate_seconds(spec, len(pending), workers)}", flush=True)
+        # Measured on a worker, with the others idle, and kept there: the calibration's
+        # compiled models serve that worker's cells.
+        costs = executor.call(measure_costs, spec)
+        print(
+            f"estimated run time: {estimate_seconds(spec, len(pending), workers, costs)}",
+            flush=True,
+        )
         with StudyProgress(pending, spec.budget, quiet=args.quiet) as progress:
             return run_cells(
                 spec, store, pending, executor, retries=args.retries, on_event=progress

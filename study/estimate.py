@@ -75,22 +75,25 @@ def compiled_shapes(spec: StudySpec) -> int | None:
     keys = set()
     for values in sampler:
         config = space.config(values)
-        keys.add((architecture(config, 0, engine="compiled"), config["batch_size"]))
+        key = architecture(config, 0, engine="compiled", widths=spec.protocol.width_buckets)
+        keys.add((key, config["batch_size"]))
     return len(keys)
 
 
-def _seconds(spec: StudySpec, n_cells: int, workers: int, cost: Calibration) -> float:
+def _seconds(
+    spec: StudySpec, n_cells: int, workers: int, cost: Calibration, shapes: int | None
+) -> float:
     # budget evaluations plus the incumbent's retrain, every one at full fidelity
     evaluations = n_cells * (spec.budget + 1)
     per_full_evaluation = spec.protocol.max_epochs * cost.per_epoch + cost.per_evaluation
     training = evaluations * per_full_evaluation / workers
-    return training + compiles_per_worker(spec, n_cells, workers) * cost.per_model
+    return training + compiles_per_worker(spec, n_cells, workers, shapes) * cost.per_model
 
 
-def compiles_per_worker(spec: StudySpec, n_cells: int, workers: int) -> int:
-    """Each worker compiles each shape it meets once; the reference engine, every model."""
+def compiles_per_worker(spec: StudySpec, n_cells: int, workers: int, shapes: int | None) -> int:
+    """Each worker compiles each of the ``shapes`` it meets once; the reference engine
+    (``shapes`` None), every model."""
     per_worker = math.ceil(n_cells * (spec.budget + 1) / workers)
-    shapes = compiled_shapes(spec)
     return per_worker if shapes is None else min(shapes, per_worker)
 
 
@@ -110,7 +113,10 @@ def mean_share(spec: StudySpec) -> float:
 
     def work(values: dict[str, Any]) -> int:
         config = space.config(values)
-        hidden = architecture(config, n_features, engine=spec.protocol.engine)[2]
+        protocol = spec.protocol
+        hidden = architecture(
+            config, n_features, engine=protocol.engine, widths=protocol.width_buckets
+        )[2]
         if not hidden:
             return n_features
         depth, width = hidden[0], hidden[1]
@@ -125,26 +131,45 @@ def mean_share(spec: StudySpec) -> float:
     return min(1.0, max(0.0, (mean - default) / (largest - default)))
 
 
-def estimate_seconds(spec: StudySpec, n_cells: int, workers: int = 1) -> str:
+class Costs(NamedTuple):
+    """What the estimate measures where cells run (it trains, so it needs what they need)."""
+
+    default: Calibration  # the space's default model
+    largest: Calibration  # its largest model
+    share: float  # where an average config sits between the two (``mean_share``)
+    shapes: int | None  # compiled training functions the space can need (``compiled_shapes``)
+
+
+def measure_costs(spec: StudySpec) -> Costs:
+    return Costs(
+        calibrate(spec), calibrate(spec, largest=True), mean_share(spec), compiled_shapes(spec)
+    )
+
+
+def estimate_seconds(
+    spec: StudySpec, n_cells: int, workers: int = 1, costs: Costs | None = None
+) -> str:
     """The whole run if no training stops early: every evaluation as costly as an average
     config of the space (interpolated between the calibrated default and largest models by
     their arithmetic), within the range from every one as costly as the default model to
-    every one as costly as the largest."""
+    every one as costly as the largest. ``costs`` as measured by ``measure_costs`` (on a
+    worker), else measured here."""
     workers = max(1, workers)
-    low, high = calibrate(spec), calibrate(spec, largest=True)
-    share = mean_share(spec)
+    low, high, share, shapes = costs if costs is not None else measure_costs(spec)
     typical = Calibration(
         *(a + share * (b - a) for a, b in zip(low[:2], high[:2], strict=True)), high.per_model
     )
+
+    def seconds(cost: Calibration) -> str:
+        return duration(_seconds(spec, n_cells, workers, cost, shapes))
+
     on = "one core" if workers == 1 else f"{workers} workers"
     return (
-        f"about {duration(_seconds(spec, n_cells, workers, typical))} for an average config "
-        f"of the space ({duration(_seconds(spec, n_cells, workers, low))} if every model were "
-        f"the default, {duration(_seconds(spec, n_cells, workers, high))} if every one were "
-        f"the largest) on {on} for {n_cells} cells if no training stops early (early "
-        f"stopping only shortens it); per full-fidelity epoch "
-        f"{low.per_epoch:.3f}–{high.per_epoch:.3f} s, "
+        f"about {seconds(typical)} for an average config of the space ({seconds(low)} if "
+        f"every model were the default, {seconds(high)} if every one were the largest) on "
+        f"{on} for {n_cells} cells if no training stops early (early stopping only shortens "
+        f"it); per full-fidelity epoch {low.per_epoch:.3f}–{high.per_epoch:.3f} s, "
         f"{low.per_evaluation:.2f}–{high.per_evaluation:.2f} s more per evaluation, "
         f"{high.per_model:.1f} s per new compiled model, at most "
-        f"{compiles_per_worker(spec, n_cells, workers)} per worker"
+        f"{compiles_per_worker(spec, n_cells, workers, shapes)} per worker"
     )

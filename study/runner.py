@@ -37,11 +37,6 @@ def validate(spec: StudySpec) -> None:
         get_strategy(name)
 
 
-def preflight(spec: StudySpec) -> None:
-    """Build one evaluator here, so missing or damaged data fails once, before any cell."""
-    get_problem(spec.problem).make_evaluator(spec.protocol, spec.seeds[0])
-
-
 def check_study(results_root: Path, spec: StudySpec) -> StudySpec:
     """The spec this study directory will hold; refuses a mismatch. Reads, never writes.
 
@@ -130,7 +125,8 @@ def run_cells(
     retries: int = 2,
     on_event: Callable[[Event], None] | None = None,
 ) -> StudyResult:
-    """Run ``cells`` on ``executor`` and write each record here, as its cell finishes.
+    """Run ``cells`` on ``executor`` (entered) and write each record here, as its cell
+    finishes.
 
     A cell whose worker died or raised is retried up to ``retries`` times; after that it
     is reported as failed and the other cells go on. Call under ``locked_study``.
@@ -139,24 +135,23 @@ def run_cells(
     result = StudyResult(store.directory)
     attempts: dict[tuple[str, int], int] = {}
     executor.progress = on_event
-    with executor:
-        for cell in cells:
-            executor.submit(spec, cell)
-        while executor.in_flight:
-            for event in executor.wait():
-                if isinstance(event, CellFinished):
-                    computed = ComputedCell(event.record, event.model)
-                    event.record, event.model = write_cell(store, spec, computed), None
-                    result.finished.append(event.cell)
-                elif isinstance(event, CellFailed):
-                    attempts[event.cell] = attempts.get(event.cell, 0) + 1
-                    event.retrying = attempts[event.cell] <= retries
-                    if event.retrying:
-                        executor.submit(spec, event.cell)
-                    else:
-                        result.failed[event.cell] = event.error
-                if on_event is not None:
-                    on_event(event)
+    for cell in cells:
+        executor.submit(spec, cell)
+    while executor.in_flight:
+        for event in executor.wait():
+            if isinstance(event, CellFinished):
+                computed = ComputedCell(event.record, event.model)
+                event.record, event.model = write_cell(store, spec, computed), None
+                result.finished.append(event.cell)
+            elif isinstance(event, CellFailed):
+                attempts[event.cell] = attempts.get(event.cell, 0) + 1
+                event.retrying = attempts[event.cell] <= retries
+                if event.retrying:
+                    executor.submit(spec, event.cell)
+                else:
+                    result.failed[event.cell] = event.error
+            if on_event is not None:
+                on_event(event)
     return result
 
 
@@ -171,13 +166,7 @@ def run_study(
     """Run every missing cell of ``spec`` (default: in this process, one after another)."""
     from study.execution import InProcess
 
-    with locked_study(results_root, spec) as store:
+    executor = executor if executor is not None else InProcess()
+    with locked_study(results_root, spec) as store, executor:
         cells = pending_cells(store, spec)
-        return run_cells(
-            spec,
-            store,
-            cells,
-            executor if executor is not None else InProcess(),
-            retries=retries,
-            on_event=on_event,
-        )
+        return run_cells(spec, store, cells, executor, retries=retries, on_event=on_event)

@@ -5,9 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from typing import Any, Literal
 
 from study.errors import UsageError
+
+# The compiled engine's hidden-width buckets (see study.mlp.compiled), the setting's default
+# and what every study written before the setting existed trained with: fine enough that
+# padding adds little arithmetic however many epochs a shape trains.
+WIDTH_BUCKETS = (32, 48, 64, 80, 100, 128)
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,10 @@ class ProtocolSettings:
     # The training loop: "compiled" (XLA, the default) or "keras" (Keras' own steps, the
     # reference). Round-off differs, so it is part of a study's identity.
     engine: Literal["compiled", "keras"] = "compiled"
+    # The compiled engine pads hidden widths up to these (beyond the last, by its last
+    # step): fewer buckets, fewer compiles, more arithmetic for the padded units. Round-off
+    # follows the padded width, so it is part of a study's identity.
+    width_buckets: tuple[int, ...] = WIDTH_BUCKETS
 
     def __post_init__(self) -> None:
         if self.validation not in ("holdout", "kfold"):
@@ -45,6 +55,17 @@ class ProtocolSettings:
             value = getattr(self, name)
             if not 0.0 < value < 1.0:
                 raise UsageError(f"{name} must be between 0 and 1, not {value!r}")
+        buckets = self.width_buckets
+        if (
+            not isinstance(buckets, list | tuple)
+            or not buckets
+            or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in buckets)
+            or any(a >= b for a, b in pairwise(buckets))
+        ):
+            raise UsageError(
+                f"width_buckets must be increasing integers ≥ 1, not {self.width_buckets!r}"
+            )
+        object.__setattr__(self, "width_buckets", tuple(buckets))  # a spec file gives a list
 
 
 # Spec fields that choose extra outputs of a run; a study may switch them between runs.

@@ -12,11 +12,11 @@ import keras
 import numpy as np
 import pytest
 
-from study.mlp.compiled import WIDTH_BUCKETS, CompiledSequential, padded_width
+from study.mlp.compiled import CompiledSequential, padded_width
 from study.mlp.model import LAB, REGRESSION, Head, ModelPool
 from study.mlp.xla_cache import cache_directory
 from study.problems import get_problem
-from study.settings import ProtocolSettings
+from study.settings import WIDTH_BUCKETS, ProtocolSettings
 from study.space import MODEL_DEFAULTS
 
 RNG = np.random.default_rng(5)
@@ -211,3 +211,8 @@ def test_a_diverging_compiled_fit_stops_and_the_protocol_records_it() -> None:
     evaluator = get_problem("california_mlp").make_evaluator(SETTINGS, 0)
     outcome = evaluator.evaluate(dict(config, learning_rate=1e3), 10)
     assert outcome.status == "diverged" and outcome.score == evaluator.penalty
+
+
+def test_width_buckets_of_the_protocol_decide_the_padding() -> None:
+    assert [padded_width(w, (48, 96, 128)) for w in (1, 48, 49, 97, 129)] == [48, 48, 96, 128, 160]
+    assert padded_width(300, (128,)) == 384  # one bucket: whole multiples of it beyond

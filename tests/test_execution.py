@@ -169,6 +169,26 @@ def test_driver_killed_then_resumed_gives_the_uninterrupted_records(
 
 
 @pytest.mark.slow
+def test_a_driver_of_worker_processes_never_imports_tensorflow(
+    reference: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    # The workers check the data and calibrate the estimate, so the driver stays light
+    # (and quick to exit); the records are those of cells run in the driver.
+    argv = ["run", *CLI_SPEC, "--workers", "1", "--quiet", "--results", str(tmp_path)]
+    script = (
+        f"import sys; from study.cli import main; code = main({argv!r}); "
+        "assert 'tensorflow' not in sys.modules, 'the driver imported TensorFlow'; "
+        "sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=_env(), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "estimated run time: about" in done.stdout
+    assert records(tmp_path / "tiny") == reference
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_cell_is_reported_and_retried_up_to_the_limit(
     reference: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:

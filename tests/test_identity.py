@@ -147,3 +147,26 @@ def test_the_importance_analysis_reads_the_space_from_the_spec() -> None:
     assert [(p.label, p.log) for p in declared] == [("log10(x)", True), ("variant", False)]
     inferred = searched_parameters(trials, {"space": space.name})
     assert [(p.label, p.log) for p in inferred] == [("x", False), ("variant", False)]
+
+
+def test_width_buckets_are_part_of_the_identity_and_older_specs_read_as_the_old_ones() -> None:
+    quick = resolve_spec(profile="quick")
+    assert quick.protocol.width_buckets == (48, 96, 128)
+    data = quick.to_dict()
+    assert data["protocol"]["width_buckets"] == (48, 96, 128)
+    # Round-off follows the padded width: a study may not change its buckets midway.
+    fine = replace(
+        quick, protocol=replace(quick.protocol, width_buckets=(32, 48, 64, 80, 100, 128))
+    )
+    assert spec_differences(StudySpec.from_dict(json.loads(json.dumps(data))), fine) == [
+        "protocol width_buckets (48, 96, 128) → (32, 48, 64, 80, 100, 128)"
+    ]
+    # A spec written before the setting existed trained with the buckets that were fixed then.
+    del data["protocol"]["width_buckets"]
+    assert StudySpec.from_dict(json.loads(json.dumps(data))).protocol == fine.protocol
+
+
+@pytest.mark.parametrize("buckets", [[], [48, 32], [0, 8], [16.5], "48", [True]])
+def test_width_buckets_must_be_increasing_whole_numbers(buckets: object) -> None:
+    with pytest.raises(UsageError, match=r"width_buckets must be increasing integers ≥ 1"):
+        ProtocolSettings(width_buckets=buckets)  # type: ignore[arg-type]

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _spec_as_built_in_code(name: str) -> StudySpec:
     """The profiles as the constructors in study/profiles.py built them before they became
-    data: a profile file must give exactly the same spec (and so the same fingerprint)."""
+    data: a profile file must give exactly the same spec (and so the same fingerprint).
+    Since then quick has taken coarse width buckets, on purpose (see quick.toml)."""
     every = tuple(STRATEGIES)
     common = {"problem": "california_mlp", "space": "lab", "strategies": every}
     return {
@@ -36,7 +37,9 @@ def _spec_as_built_in_code(name: str) -> StudySpec:
             name="quick",
             seeds=tuple(range(20)),
             budget=12,
-            protocol=ProtocolSettings(validation="holdout", max_epochs=20, patience=4),
+            protocol=ProtocolSettings(
+                validation="holdout", max_epochs=20, patience=4, width_buckets=(48, 96, 128)
+            ),
             **common,
         ),
         "full": StudySpec(

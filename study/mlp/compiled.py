@@ -15,7 +15,8 @@ made to serve as many fits as it can:
   an epoch takes the number of real rows as a value: every fold, the final retrain and
   Hyperband's rungs share one compile. Batches have a static size; the last, partial batch
   is masked so that its loss is the mean over its real rows, as in Keras.
-- **Widths.** A network's hidden width is padded up to one of ``WIDTH_BUCKETS``. Padding
+- **Widths.** A network's hidden width is padded up to one of the protocol's
+  ``width_buckets`` (``study.settings.WIDTH_BUCKETS`` unless a profile says otherwise). Padding
   units start at exactly zero, and they stay there: with weights, bias and outgoing weights
   zero and an activation with f(0) = 0, their outputs and every gradient that reaches them are
   exactly zero, so the padded network computes the same function as the real one (up to the
@@ -40,24 +41,21 @@ import numpy as np
 import tensorflow as tf
 
 from study.mlp.training import Epoch, InMemorySequential, Validation
+from study.settings import WIDTH_BUCKETS
 
-# Hidden widths are padded up to the next bucket (wider networks to a multiple of the
-# largest step). Chosen by measurement on 2 cores: below 32 units an epoch costs the same
-# whatever the width (per-step work dominates), above it the cost grows with width, so the
-# buckets get finer there; see the README's performance section.
-WIDTH_BUCKETS = (32, 48, 64, 80, 100, 128)
 # Rows per chunk of the validation pass (any validation size runs as whole chunks).
 VALIDATION_CHUNK = 1024
 # Activations whose value at zero is zero: padding units stay exactly zero only under them.
 ZERO_AT_ZERO = ("relu", "elu", "selu", "tanh", "linear", None)
 
 
-def padded_width(width: int) -> int:
-    for bucket in WIDTH_BUCKETS:
+def padded_width(width: int, buckets: tuple[int, ...] = WIDTH_BUCKETS) -> int:
+    """The next bucket up; beyond the last, the last plus whole steps of its last step."""
+    for bucket in buckets:
         if width <= bucket:
             return bucket
-    step = WIDTH_BUCKETS[-1] - WIDTH_BUCKETS[-2]
-    return WIDTH_BUCKETS[-1] + math.ceil((width - WIDTH_BUCKETS[-1]) / step) * step
+    step = buckets[-1] - (buckets[-2] if len(buckets) > 1 else 0)
+    return buckets[-1] + math.ceil((width - buckets[-1]) / step) * step
 
 
 @dataclass

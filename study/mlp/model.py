@@ -28,6 +28,7 @@ from study.mlp.compiled import (
     padded_width,
 )
 from study.mlp.training import InMemorySequential
+from study.settings import WIDTH_BUCKETS
 
 Engine = Literal["compiled", "keras"]
 ENGINES: tuple[Engine, ...] = ("compiled", "keras")
@@ -155,14 +156,19 @@ def build_mlp(
 
 
 def architecture(
-    config: dict[str, Any], n_features: int, head: Head = REGRESSION, engine: Engine = "keras"
+    config: dict[str, Any],
+    n_features: int,
+    head: Head = REGRESSION,
+    engine: Engine = "keras",
+    widths: tuple[int, ...] = WIDTH_BUCKETS,
 ) -> tuple:
     """Everything that is baked into a traced training function as a constant or a shape
     (the head too: a regression and a classification model never share a pooled model).
 
     The learning rate is not: Keras keeps it in an optimizer variable. The compiled engine
-    also reads dropout rate and L2 strength from variables and pads the width, so its key
-    holds only whether there is dropout or L2, and the padded width.
+    also reads dropout rate and L2 strength from variables and pads the width up to one of
+    ``widths`` (the protocol's buckets), so its key holds only whether there is dropout or
+    L2, and the padded width.
     """
     hidden: tuple = ()
     if int(config["n_hidden"]) > 0:  # without hidden layers, width and activation are moot
@@ -170,7 +176,7 @@ def architecture(
         regularised = (float(config["dropout"]), float(config["l2"]))
         if engine == "compiled":
             if config["activation"] in ZERO_AT_ZERO:  # padding units would not stay zero
-                width = padded_width(width)
+                width = padded_width(width, widths)
             regularised = (regularised[0] > 0, regularised[1] > 0)
         hidden = (int(config["n_hidden"]), width, config["activation"], *regularised)
     return (engine, n_features, hidden, config["optimizer"], head)
@@ -224,14 +230,16 @@ class ModelPool:
         meta: dict[str, Any] | None = None,
         head: Head = REGRESSION,
         seed: int | None = None,
+        widths: tuple[int, ...] = WIDTH_BUCKETS,
     ) -> keras.Model:
         """Same weights and optimizer state as a fresh build (scikeras calls it seeded; the
-        protocol also passes the seed, see ``build_network``).
+        protocol also passes the seed, see ``build_network``). The compiled engine pads
+        hidden widths up to one of ``widths``.
 
         scikeras accepts functions and ``functools.partial`` objects as ``model=``; pass
-        ``functools.partial(pool.build, head=...)``.
+        ``functools.partial(pool.build, head=..., widths=...)``.
         """
-        key = architecture(config, n_features, head, self.engine)
+        key = architecture(config, n_features, head, self.engine, widths)
         model = self._models.pop(key, None)
         if model is None and self.engine == "keras":
             model = compile_network(
@@ -254,10 +262,16 @@ class ModelPool:
             self._models.popitem(last=False)
         return model
 
-    def discard(self, config: dict[str, Any], n_features: int, head: Head = REGRESSION) -> None:
+    def discard(
+        self,
+        config: dict[str, Any],
+        n_features: int,
+        head: Head = REGRESSION,
+        widths: tuple[int, ...] = WIDTH_BUCKETS,
+    ) -> None:
         """Forget the model ``config`` would be handed (say, one a failed fit left half-built);
         the other shapes' compiled models stay."""
-        self._models.pop(architecture(config, n_features, head, self.engine), None)
+        self._models.pop(architecture(config, n_features, head, self.engine, widths), None)
 
 
 # Models kept per process: compiled ones are cheap to keep (a few hundred kB each) and cost

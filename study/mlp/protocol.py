@@ -165,7 +165,9 @@ class MLPProtocol:
         self._prepared: dict[int | str, _Prepared] = {}
         self._models = shared_pool(settings.engine, rows=len(self.y_train))
         # What scikeras accepts as ``model=``.
-        self._build_model = functools.partial(self._models.build, head=task.head)
+        self._build_model = functools.partial(
+            self._models.build, head=task.head, widths=settings.width_buckets
+        )
 
     @property
     def max_epochs(self) -> int:
@@ -357,7 +359,9 @@ class MLPProtocol:
                 estimator.fit(prepared.X_fit, prepared.y_fit, **fit_kwargs)
         except Exception as exc:  # a config Keras cannot train is a failed evaluation
             # never reuse a model left half-built
-            self._models.discard(config, prepared.X_fit.shape[1], self.task.head)
+            self._models.discard(
+                config, prepared.X_fit.shape[1], self.task.head, self.settings.width_buckets
+            )
             return _Fit.failed(time.perf_counter() - start, _error_text(exc), tracker.scores)
         compiling = estimator.model_.compile_seconds
         history = estimator.history_
