@@ -249,7 +249,7 @@ def _worker_result(future: cf.Future[T]) -> T:
         return future.result()
     except BrokenProcessPool:
         raise RuntimeError(
-            "a worker process died before the first cell (killed, crashed or out of memory)"
+            "a worker process died outside a cell (killed, crashed or out of memory)"
         ) from None
 
 
